@@ -1,0 +1,84 @@
+/*
+ * pbuf.h - packet buffers and their fixed-size pool. A pool is allocated once,
+ * at start, and owned by exactly one thread (the forwarding thread that
+ * dequeues, switches and frees the packet): alloc and free are a stack
+ * pop/push with no lock and no malloc. Packet bytes start at 'data' (the
+ * Ethernet header); PBUF_HEADROOM bytes in front let VLAN pushes grow the
+ * frame without a copy.
+ */
+#ifndef RS_LIB_PBUF_H
+#define RS_LIB_PBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PBUF_HEADROOM 128
+
+/*
+ * Offload metadata carried beside the frame (a host-order copy of the
+ * virtio-net header fields; see virtio 1.2 section 5.1.6). Zero means "no
+ * offload": a plain, fully checksummed frame.
+ */
+struct pbuf_offload {
+	uint8_t flags;
+	uint8_t gso_type;
+	uint16_t hdr_len;
+	uint16_t gso_size;
+	uint16_t csum_start;
+	uint16_t csum_offset;
+};
+
+struct pbuf {
+	uint8_t *data;    /* first byte of the frame, inside buf[] */
+	uint32_t len;     /* frame length in bytes */
+	uint32_t room;    /* bytes available from data to the end of buf[] */
+	uint32_t hash;    /* flow hash, 0 when not computed */
+	uint16_t in_port; /* set by the receiving layer */
+	uint16_t in_queue;
+	struct pbuf_offload ol;
+	struct pbuf *next_free; /* pool-private */
+	uint8_t buf[];          /* PBUF_HEADROOM + data room */
+};
+
+struct pbuf_pool {
+	struct pbuf **free;     /* stack of free buffers */
+	uint32_t nfree;
+	uint32_t count;         /* buffers in the pool */
+	uint32_t data_room;     /* bytes per buffer after the headroom */
+	size_t stride;          /* bytes per buffer including the header */
+	uint8_t *mem;           /* one allocation holding every buffer */
+	uint64_t alloc_failed;  /* times pbuf_alloc found the pool empty */
+};
+
+/* Allocates 'count' buffers of 'data_room' bytes each. Returns 0 or -ENOMEM. */
+int pbuf_pool_init(struct pbuf_pool *pool, uint32_t count, uint32_t data_room);
+void pbuf_pool_fini(struct pbuf_pool *pool);
+
+/* Returns a reset buffer (len 0, data at headroom) or NULL when empty. */
+static inline struct pbuf *pbuf_alloc(struct pbuf_pool *pool)
+{
+	if (pool->nfree == 0) {
+		pool->alloc_failed++;
+		return NULL;
+	}
+	struct pbuf *p = pool->free[--pool->nfree];
+	p->data = p->buf + PBUF_HEADROOM;
+	p->len = 0;
+	p->room = pool->data_room;
+	p->hash = 0;
+	p->ol = (struct pbuf_offload){0};
+	return p;
+}
+
+static inline void pbuf_free(struct pbuf_pool *pool, struct pbuf *p)
+{
+	pool->free[pool->nfree++] = p;
+}
+
+static inline void pbuf_free_bulk(struct pbuf_pool *pool, struct pbuf **p, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		pool->free[pool->nfree++] = p[i];
+}
+
+#endif

@@ -1,0 +1,154 @@
+/*
+ * vq.h - one split virtqueue as the device sees it (virtio 1.2 section 2.7):
+ * setup from translated ring addresses, the hostile-guest descriptor-chain
+ * walker, burst dequeue from a guest TX queue into packet buffers, burst
+ * enqueue from packet buffers into a guest RX queue (with and without
+ * VIRTIO_NET_F_MRG_RXBUF), and notification suppression in both directions.
+ *
+ * Ownership: the control thread configures a queue (vq_setup, vq_reset) only
+ * while no forwarding thread uses it; one forwarding thread at a time calls
+ * the burst and notify functions. No syscalls here: eventfd writes are made by
+ * the caller when vq_guest_wants_interrupt() says so.
+ *
+ * A guest that breaks the ring protocol (avail index jumping by more than the
+ * queue size, head out of range, a malformed descriptor chain) gets its queue
+ * marked broken: 'broken' is set to a reason, the matching counter is bumped,
+ * and every later burst returns -EIO until vq_reset(). Nothing else is
+ * touched; the caller logs once, naming its port and queue.
+ */
+#ifndef RS_VIRTIO_VQ_H
+#define RS_VIRTIO_VQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gmem.h"
+#include "virtio_spec.h"
+#include "../lib/pbuf.h"
+
+#define VQ_BURST_MAX 32
+/* Host pieces one chain may use; a longer chain is dropped, not broken. */
+#define VQ_MAX_IOV 64
+
+enum vq_broken_reason {
+	VQ_OK = 0,
+	VQ_BROKEN_AVAIL_IDX,     /* avail->idx moved by more than the queue size */
+	VQ_BROKEN_HEAD_RANGE,    /* head index >= queue size */
+	VQ_BROKEN_DESC_ADDR,     /* buffer not inside guest memory */
+	VQ_BROKEN_DESC_LOOP,     /* chain longer than the queue (a loop) */
+	VQ_BROKEN_DESC_NEXT,     /* next index out of range */
+	VQ_BROKEN_INDIRECT,      /* bad indirect table: size, nesting, with NEXT, address */
+	VQ_BROKEN_DESC_ORDER,    /* device-readable after device-writable */
+	VQ_BROKEN_DESC_DIR,      /* TX chain with writable or RX chain with readable parts */
+	VQ_BROKEN_LEN_OVERFLOW,  /* lengths sum past 32 bits */
+	VQ_BROKEN_SHORT_CHAIN,   /* chain shorter than the virtio-net header */
+	VQ_BROKEN_REASON_COUNT
+};
+
+/* Stable names for logs and counters ("avail_idx_jump", ...). */
+const char *vq_broken_reason_name(enum vq_broken_reason r);
+
+struct vq_stats {
+	uint64_t packets;           /* dequeued (TX) or delivered (RX) */
+	uint64_t bytes;             /* frame bytes, virtio-net header excluded */
+	uint64_t drop_ring_full;    /* RX: no guest buffer available */
+	uint64_t drop_too_big;      /* RX: frame larger than the buffers; TX: larger than a pbuf */
+	uint64_t pool_empty;        /* TX: pool empty (the chain stays in the ring) */
+	uint64_t drop_too_many_iov; /* chain with more than VQ_MAX_IOV pieces */
+	uint64_t interrupts;        /* times vq_guest_wants_interrupt() said yes */
+	uint64_t broken[VQ_BROKEN_REASON_COUNT];
+};
+
+/* A validated chain: device-readable pieces first, then device-writable ones. */
+struct vq_chain {
+	uint16_t head;
+	uint16_t nr_out;  /* device-readable pieces: iov[0 .. nr_out) */
+	uint16_t nr_in;   /* device-writable pieces: iov[nr_out .. nr_out + nr_in) */
+	uint32_t out_len; /* bytes readable */
+	uint32_t in_len;  /* bytes writable */
+	struct gmem_iov iov[VQ_MAX_IOV];
+};
+
+struct vq {
+	/* Set by vq_setup (control thread, queue stopped). */
+	const struct gmem *mem;
+	struct virtq_desc *desc;
+	struct virtq_avail *avail;
+	struct virtq_used *used;
+	uint16_t size;
+	uint16_t mask;
+	uint16_t hdr_len;     /* virtio-net header bytes: 12 or 10 */
+	bool event_idx;       /* VIRTIO_RING_F_EVENT_IDX negotiated */
+	bool indirect;        /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
+	bool mrg_rxbuf;       /* VIRTIO_NET_F_MRG_RXBUF negotiated */
+
+	/* Owned by the forwarding thread that polls the queue. */
+	uint16_t last_avail;  /* next avail slot to consume */
+	uint16_t last_used;   /* our copy of used->idx */
+	uint16_t signalled_used; /* used->idx when we last decided to interrupt */
+	bool signalled_valid;
+	uint32_t mem_hint;    /* gmem last-hit hint */
+	enum vq_broken_reason broken;
+	struct vq_stats stats;
+};
+
+/*
+ * Configures the queue on translated ring memory. 'features' are the
+ * negotiated virtio feature bits; 'base' is the first avail index to process
+ * (SET_VRING_BASE). Checks 2.7 rules: size a power of 2 in 1..32768, desc
+ * 16-byte, avail 2-byte, used 4-byte aligned. Returns 0 or -EINVAL.
+ */
+int vq_setup(struct vq *vq, const struct gmem *mem, uint16_t size_or_0_for_32768,
+	     struct virtq_desc *desc, struct virtq_avail *avail, struct virtq_used *used,
+	     uint64_t features, uint16_t base);
+
+/* Forgets the rings and the broken state; statistics are kept. */
+void vq_reset(struct vq *vq);
+
+/* Number of chains the guest has made available and we have not consumed. */
+uint16_t vq_avail_count(struct vq *vq);
+
+/*
+ * Walks the chain starting at avail slot 'last_avail' (without consuming it)
+ * into 'c'. Returns 0, -EIO after marking the queue broken, or -E2BIG when
+ * the chain is valid but needs more than VQ_MAX_IOV pieces.
+ */
+int vq_walk_chain(struct vq *vq, uint16_t head, struct vq_chain *c);
+
+/*
+ * Guest TX: consumes up to 'max' (<= VQ_BURST_MAX) chains, copying each frame
+ * (after the virtio-net header) into a buffer from 'pool'; the header's
+ * offload fields go to pkt->ol; pkt->in_queue is left to the caller. Returns
+ * the number of packets, or -EIO when the queue is broken. When the guest
+ * breaks the ring in the middle of a burst, the packets taken before the bad
+ * chain are returned and the next call returns -EIO. A frame larger than a
+ * pbuf is dropped (drop_too_big) and its chain completed. When the pool is
+ * empty the chain stays in the ring (pool_empty) for the next burst.
+ * Used entries are published once per burst.
+ */
+int vq_dequeue_burst(struct vq *vq, struct pbuf_pool *pool, struct pbuf **pkts, unsigned max);
+
+/*
+ * Guest RX: copies up to 'n' (<= VQ_BURST_MAX) frames into guest buffers,
+ * writing a virtio-net header (num_buffers with MRG_RXBUF). The caller keeps
+ * ownership of every pbuf. Frames that do not fit are counted (drop_too_big,
+ * drop_ring_full), never truncated. Returns the number delivered, or -EIO when
+ * the queue is broken. Used entries are published once per burst.
+ */
+int vq_enqueue_burst(struct vq *vq, struct pbuf *const *pkts, unsigned n);
+
+/*
+ * After a burst: true when the guest asked to be interrupted for the used
+ * entries published since the last interrupt (EVENT_IDX used_event, else
+ * VIRTQ_AVAIL_F_NO_INTERRUPT). Issues the full barrier the check needs.
+ */
+bool vq_guest_wants_interrupt(struct vq *vq);
+
+/*
+ * Kick suppression (2.7.10): disable while polling; enable before sleeping.
+ * vq_enable_kicks returns true when chains arrived meanwhile (do not sleep).
+ */
+void vq_disable_kicks(struct vq *vq);
+bool vq_enable_kicks(struct vq *vq);
+
+#endif
