@@ -105,13 +105,20 @@ int vq_setup(struct vq *vq, const struct gmem *mem, uint16_t size_or_0_for_32768
 /* Forgets the rings and the broken state; statistics are kept. */
 void vq_reset(struct vq *vq);
 
+/*
+ * Marks the queue broken for 'reason' (the first reason sticks) and bumps
+ * stats.broken[reason]. Returns -EIO, for "return vq_mark_broken(...)".
+ */
+int vq_mark_broken(struct vq *vq, enum vq_broken_reason reason);
+
 /* Number of chains the guest has made available and we have not consumed. */
 uint16_t vq_avail_count(struct vq *vq);
 
 /*
- * Walks the chain starting at avail slot 'last_avail' (without consuming it)
- * into 'c'. Returns 0, -EIO after marking the queue broken, or -E2BIG when
- * the chain is valid but needs more than VQ_MAX_IOV pieces.
+ * Walks the chain whose head descriptor index is 'head' (as read from an avail
+ * ring slot; nothing is consumed) into 'c'. Returns 0, -EIO after marking the
+ * queue broken, or -E2BIG when the chain is valid but needs more than
+ * VQ_MAX_IOV pieces (c->head is set; the other fields are not usable).
  */
 int vq_walk_chain(struct vq *vq, uint16_t head, struct vq_chain *c);
 

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# test.sh - the whole test suite, as CI runs it (.ci/run calls exactly this):
+#   1. gcc build, unit + integration tests (cmocka)
+#   2. clang build with AddressSanitizer + UndefinedBehaviorSanitizer, same tests
+#   3. libFuzzer targets, each for RS_FUZZ_SECONDS (default 20) from its seed corpus
+#   4. end-to-end tests against real peers (QEMU guests, dpdk-testpmd): tests/e2e/run.sh
+# Ends with one line "N passed, N failed". Set RS_SKIP_E2E=1 to skip stage 4.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+scripts/install-deps.sh || { echo "test.sh: dependency installation failed"; exit 1; }
+
+passed=0
+failed=0
+failures=()
+
+# Adds the counts of a "meson test" run, read from its JSON log.
+count_meson() {
+	local dir=$1 label=$2 ok bad
+	ok=$(grep -c '"result": "OK"' "$dir/meson-logs/testlog.json" 2>/dev/null || true)
+	bad=$(grep -cE '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$dir/meson-logs/testlog.json" 2>/dev/null || true)
+	passed=$((passed + ok))
+	failed=$((failed + bad))
+	echo "== $label: $ok passed, $bad failed"
+	[ "$bad" -eq 0 ] || failures+=("$label")
+}
+
+run_meson_suite() {
+	local dir=$1 label=$2
+	rm -f "$dir/meson-logs/testlog.json"
+	meson test -C "$dir" --print-errorlogs --suite unit --suite integration --num-processes 2 \
+		>"$dir.test.log" 2>&1
+	grep -E '^ *[0-9]+/[0-9]+ ' "$dir.test.log" | sed 's/^/   /'
+	count_meson "$dir" "$label"
+	if grep -qE '"result": "(FAIL|TIMEOUT|ERROR)"' "$dir/meson-logs/testlog.json" 2>/dev/null; then
+		sed -n '/^=* *[0-9]*\/[0-9]* .*FAIL/,$p' "$dir.test.log" | head -150
+	fi
+}
+
+echo "== stage 1: gcc build and tests"
+if scripts/build.sh build gcc; then
+	run_meson_suite build "gcc unit+integration"
+else
+	failed=$((failed + 1)); failures+=("gcc build")
+fi
+
+echo "== stage 2: clang + ASan + UBSan build and tests"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+if scripts/build.sh build-asan clang -Db_sanitize=address,undefined -Db_lundef=false; then
+	run_meson_suite build-asan "asan+ubsan unit+integration"
+else
+	failed=$((failed + 1)); failures+=("asan build")
+fi
+
+echo "== stage 3: fuzzers"
+secs=${RS_FUZZ_SECONDS:-20}
+if scripts/build.sh build-fuzz clang -Dfuzz=true -Dtests=false -Db_sanitize=address,undefined -Db_lundef=false; then
+	for f in build-fuzz/tests/fuzz/fuzz_*; do
+		[ -x "$f" ] || continue
+		name=$(basename "$f")
+		work=$(mktemp -d)
+		cp -r "tests/fuzz/corpus/$name/." "$work/" 2>/dev/null || true
+		if (cd "$work" && "$root/$f" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+			-print_final_stats=1 "$work" >"$work/log" 2>&1); then
+			execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work/log" | grep -o '[0-9]*$')
+			echo "   PASS $name (${execs:-?} runs in ${secs}s)"
+			passed=$((passed + 1))
+		else
+			echo "   FAIL $name"; tail -60 "$work/log"
+			ls "$work"/crash-* "$work"/timeout-* 2>/dev/null
+			failed=$((failed + 1)); failures+=("$name")
+		fi
+		rm -rf "$work"
+	done
+else
+	failed=$((failed + 1)); failures+=("fuzz build")
+fi
+
+if [ "${RS_SKIP_E2E:-0}" = "1" ]; then
+	echo "== stage 4: end-to-end tests skipped (RS_SKIP_E2E=1)"
+elif [ -x tests/e2e/run.sh ]; then
+	echo "== stage 4: end-to-end tests against real peers"
+	tests/e2e/run.sh build | tee build.e2e.log
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' build.e2e.log | tail -1)
+	if [ -n "$line" ]; then
+		p=$(echo "$line" | awk '{print $1}'); fl=$(echo "$line" | awk '{print $3}')
+		passed=$((passed + p)); failed=$((failed + fl))
+		[ "$fl" -eq 0 ] || failures+=("e2e")
+	else
+		failed=$((failed + 1)); failures+=("e2e runner")
+	fi
+fi
+
+[ ${#failures[@]} -eq 0 ] || echo "failed stages: ${failures[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
