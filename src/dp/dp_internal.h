@@ -1,0 +1,126 @@
+/*
+ * dp_internal.h - the datapath's private structures, shared by dp.c (control
+ * side), dp_thread.c (thread loop) and dp_pipeline.c (packet processing).
+ *
+ * Ownership: struct dp and struct dp_port are control-thread state, except the
+ * fields marked (fwd). A struct dp_view is immutable once published; threads
+ * load dp->view at the top of every iteration and may use it until their next
+ * quiescent point (the 'seq' bump at the end of the iteration, or going to
+ * sleep).
+ */
+#ifndef RS_DP_INTERNAL_H
+#define RS_DP_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "dp.h"
+#include "../lib/pbuf.h"
+#include "../switch/emc.h"
+
+#define DP_BURST       32
+#define DP_MAX_RXQ     64 /* rx queues one thread can poll */
+#define DP_POOL_BUFS   512
+#define DP_POOL_ROOM   10240
+#define DP_SLEEP_MS    100
+#define DP_EMC_ENTRIES 8192
+
+/* A tx-queue lock, taken only when more than one thread can reach the queue. */
+struct dp_txq_lock {
+	atomic_flag busy;
+} RS_CACHE_ALIGN;
+
+/* Control-side state of one port; stable for the port's life. */
+struct dp_port {
+	struct port *port;
+	struct dp *dp;
+	struct dp_port_vlan vlan;
+	int rxq_core[PORT_MAX_QUEUES];	 /* pinned core or -1 */
+	int rxq_thread[PORT_MAX_QUEUES]; /* sticky owner, -1 while not ready */
+	bool rxq_ready[PORT_MAX_QUEUES];
+	bool txq_ready[PORT_MAX_QUEUES];
+	struct dp_txq_lock txq_lock[PORT_MAX_QUEUES];
+};
+
+struct dp_pview {
+	struct port *port; /* NULL: no port with this id */
+	struct dp_port *dpp;
+	struct dp_port_vlan vlan;
+	uint8_t n_txq; /* ready tx queues, listed in txq[] */
+	uint8_t txq[PORT_MAX_QUEUES];
+};
+
+struct dp_rxq_ref {
+	uint32_t port;
+	uint16_t q;
+};
+
+struct dp_view {
+	uint64_t version;
+	const struct cls *cls; /* NULL or empty: every packet takes 'normal' */
+	uint64_t cls_gen;      /* cls_generation(cls), 0 without rules */
+	uint32_t max_port;     /* ports[] valid below this id */
+	bool shared_tx;	       /* more than one thread: lock tx queues */
+	uint16_t n_rxq[DP_MAX_THREADS];
+	struct dp_rxq_ref rxq[DP_MAX_THREADS][DP_MAX_RXQ];
+	struct dp_pview ports[DP_MAX_PORTS];
+};
+
+/* A forwarding thread. */
+struct dp_thread {
+	struct dp *dp;
+	unsigned idx;
+	int core;
+	pthread_t tid;
+	bool started;
+	atomic_bool stop;
+	/* Quiescence, read by control. */
+	atomic_uint_fast64_t seq RS_CACHE_ALIGN;
+	atomic_bool sleeping;
+	int wake_fd; /* eventfd; control writes to wake the thread */
+	/* (fwd) private to the thread. */
+	int epfd RS_CACHE_ALIGN; /* wait fds of the queues of 'ep_version' */
+	uint64_t ep_version;
+	uint64_t seen_version; /* view whose queues have kicks disabled */
+	uint32_t now_s;	       /* refreshed once per iteration */
+	struct pbuf_pool pool;
+	struct emc emc;
+	struct cls_stats *cstats;
+	struct dp_burst *burst; /* the pipeline's per-burst scratch space */
+	uint8_t broken_logged[DP_MAX_PORTS][PORT_MAX_QUEUES / 8 + 1];
+	/* (fwd) counters, read relaxed by control. */
+	struct dp_port_counters pc[DP_MAX_PORTS];
+	uint64_t packets, busy_cycles, idle_cycles, sleeps;
+};
+
+struct dp {
+	struct dp_settings settings;
+	struct ml_table *ml;
+	struct cls_table *clst;
+	struct cls *cls;		/* published rules, owned */
+	_Atomic(struct dp_view *) view; /* published; seq_cst store and load */
+	uint64_t next_version;
+	struct dp_port *ports[DP_MAX_PORTS];
+	unsigned n_threads;
+	struct dp_thread *threads[DP_MAX_THREADS];
+	/* Counters of threads that were stopped, so totals never go back. */
+	struct dp_port_counters retired_pc[DP_MAX_PORTS];
+};
+
+/* dp_thread.c */
+int dp_threads_start(struct dp *dp);
+void dp_threads_stop(struct dp *dp);
+void dp_synchronize(struct dp *dp);
+
+/* dp_pipeline.c: scratch space for one thread (free with free()), and */
+struct dp_burst *dp_burst_new(void);
+/* dp_pipeline.c: processes one received burst of 'n' frames from port 'in'. */
+void dp_pipeline_run(struct dp_thread *t, const struct dp_view *v, uint32_t in, struct pbuf **pkts,
+		     unsigned n);
+
+static inline uint64_t dp_rdtsc(void)
+{
+	return __builtin_ia32_rdtsc();
+}
+
+#endif

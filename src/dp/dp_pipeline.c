@@ -1,0 +1,331 @@
+/*
+ * dp_pipeline.c - what happens to one received burst: each frame is parsed
+ * once into a flow key, looked up in the thread's exact-match cache and then
+ * the classifier (or, with no rules, handed to 'normal'), its actions run, and
+ * its outputs are collected per destination port. After the burst every
+ * destination gets its frames in one tx burst per tx queue; the queue is the
+ * flow hash modulo the destination's ready queues, so one flow always lands on
+ * one queue. Frames are copied by the port's tx, so one pbuf may go to many
+ * ports; every buffer of the burst is freed at the end.
+ *
+ * VLANs follow OVS: a port's access tag or trunk list applies to the normal
+ * and flood actions; output:PORT sends the frame as it is.
+ */
+#include "dp_internal.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../net/pkt_parse.h"
+#include "../net/pkt_vlan.h"
+
+#define DP_MAX_CLONES (2 * DP_BURST)
+
+/* Frames bound for one destination port during one burst. */
+struct dp_batch {
+	uint16_t n;
+	struct pbuf *pkts[DP_BURST * 2];
+	uint32_t hash[DP_BURST * 2];
+};
+
+struct dp_burst {
+	struct dp_thread *t;
+	const struct dp_view *v;
+	uint32_t in;
+	uint16_t n_dest;
+	uint8_t dest[DP_MAX_PORTS]; /* ports with a batch, in first-use order */
+	uint8_t has_batch[DP_MAX_PORTS];
+	struct dp_batch batch[DP_MAX_PORTS];
+	uint16_t n_clones;
+	struct pbuf *clones[DP_MAX_CLONES];
+};
+
+/* Per-packet variants for VLAN egress: the frame untagged and tagged with its VLAN. */
+struct dp_variants {
+	struct pbuf *untagged;
+	struct pbuf *tagged;
+	uint16_t vlan;
+};
+
+static struct pbuf *dp_clone(struct dp_burst *b, const struct pbuf *src)
+{
+	if (b->n_clones >= DP_MAX_CLONES)
+		return NULL;
+	struct pbuf *c = pbuf_alloc(&b->t->pool);
+	if (!c)
+		return NULL;
+	memcpy(c->data, src->data, src->len);
+	c->len = src->len;
+	c->ol = src->ol;
+	c->hash = src->hash;
+	b->clones[b->n_clones++] = c;
+	return c;
+}
+
+static void dp_out(struct dp_burst *b, uint32_t port, struct pbuf *pkt, uint32_t hash)
+{
+	if (RS_UNLIKELY(!pkt))
+		return; /* a clone the pool could not supply */
+	if (port >= b->v->max_port || !b->v->ports[port].port || b->v->ports[port].n_txq == 0) {
+		if (port < DP_MAX_PORTS)
+			rs_stat_add(&b->t->pc[port].drop_not_ready, 1);
+		return;
+	}
+	struct dp_batch *bt = &b->batch[port];
+	if (!b->has_batch[port]) {
+		b->has_batch[port] = 1;
+		b->dest[b->n_dest++] = (uint8_t)port;
+		bt->n = 0;
+	}
+	if (bt->n >= RS_ARRAY_SIZE(bt->pkts))
+		return;
+	bt->pkts[bt->n] = pkt;
+	bt->hash[bt->n++] = hash;
+}
+
+/* ---- VLAN membership (normal / flood) ---- */
+
+static bool dp_trunk_allows(const struct dp_port_vlan *vl, uint16_t vid)
+{
+	bool any = false;
+	for (unsigned i = 0; i < RS_ARRAY_SIZE(vl->trunks) && !any; i++)
+		any = vl->trunks[i] != 0;
+	return !any || (vl->trunks[vid / 64] >> (vid % 64)) & 1;
+}
+
+static bool dp_port_in_vlan(const struct dp_pview *pv, uint16_t vid)
+{
+	if (pv->vlan.mode == DP_VLAN_ACCESS)
+		return pv->vlan.tag == vid;
+	return dp_trunk_allows(&pv->vlan, vid);
+}
+
+/* The VLAN a frame belongs to on ingress, or -1 when the port does not admit it. */
+static int dp_ingress_vlan(const struct dp_pview *pv, const struct flow_key *key)
+{
+	bool tagged = key->vlan_tci & htons(FLOW_VLAN_PRESENT);
+	uint16_t vid = tagged ? ntohs(key->vlan_tci) & FLOW_VLAN_VID_MASK : 0;
+	if (pv->vlan.mode == DP_VLAN_ACCESS)
+		return vid == 0 ? pv->vlan.tag : -1; /* priority tags (VID 0) are accepted */
+	return dp_trunk_allows(&pv->vlan, vid) ? vid : -1;
+}
+
+/* The frame as port 'pv' must receive it for VLAN 'var->vlan'; NULL when out of buffers. */
+static struct pbuf *dp_variant_for(struct dp_burst *b, struct dp_variants *var,
+				   const struct dp_pview *pv)
+{
+	bool want_tag = pv->vlan.mode == DP_VLAN_TRUNK && var->vlan != 0;
+	if (!want_tag)
+		return var->untagged;
+	if (!var->tagged) {
+		struct pbuf *c = dp_clone(b, var->untagged);
+		if (c && pkt_vlan_push(c, var->vlan) == 0)
+			var->tagged = c;
+	}
+	return var->tagged;
+}
+
+static void dp_out_vlan(struct dp_burst *b, struct dp_variants *var, uint32_t port, uint32_t hash)
+{
+	struct pbuf *p = dp_variant_for(b, var, &b->v->ports[port]);
+	if (p)
+		dp_out(b, port, p, hash);
+}
+
+static void dp_flood(struct dp_burst *b, struct dp_variants *var, uint32_t hash)
+{
+	for (uint32_t id = 1; id < b->v->max_port; id++) {
+		const struct dp_pview *pv = &b->v->ports[id];
+		if (id == b->in || !pv->port || pv->n_txq == 0 || !dp_port_in_vlan(pv, var->vlan))
+			continue;
+		dp_out_vlan(b, var, id, hash);
+	}
+}
+
+/*
+ * The L2 learning switch: learn the source, forward to the known destination
+ * in the same VLAN, else flood the VLAN; never back out of the ingress port.
+ * 'learn' is false for the flood action.
+ */
+static void dp_normal(struct dp_burst *b, struct pbuf *pkt, const struct flow_key *key,
+		      uint32_t hash, bool learn)
+{
+	struct dp_thread *t = b->t;
+	int vlan = dp_ingress_vlan(&b->v->ports[b->in], key);
+	if (vlan < 0) {
+		rs_stat_add(&t->pc[b->in].drop_vlan, 1);
+		return;
+	}
+	/* Work on the untagged frame: egress adds the tag back where a trunk wants it. */
+	struct dp_variants var = {.untagged = pkt, .vlan = (uint16_t)vlan};
+	if (key->vlan_tci & htons(FLOW_VLAN_PRESENT)) {
+		struct pbuf *c = dp_clone(b, pkt);
+		if (!c || pkt_vlan_pop(c))
+			return;
+		var.untagged = c;
+	}
+	if (learn) {
+		if (!(key->dl_src.b[0] & 1))
+			(void)ml_learn(t->dp->ml, (uint16_t)vlan, &key->dl_src, (uint16_t)b->in,
+				       t->now_s);
+		if (!(key->dl_dst.b[0] & 1)) {
+			int port = ml_lookup(t->dp->ml, (uint16_t)vlan, &key->dl_dst, t->now_s);
+			if (port == (int)b->in)
+				return;
+			if (port > 0 && (uint32_t)port < b->v->max_port && b->v->ports[port].port &&
+			    dp_port_in_vlan(&b->v->ports[port], var.vlan)) {
+				dp_out_vlan(b, &var, (uint32_t)port, hash);
+				return;
+			}
+		}
+	}
+	dp_flood(b, &var, hash);
+}
+
+/* ---- actions ---- */
+
+static bool dp_modifies_after(const struct action_list *al, unsigned i)
+{
+	for (unsigned j = i + 1; j < al->n; j++) {
+		uint8_t ty = al->a[j].type;
+		if (ty == ACT_PUSH_VLAN || ty == ACT_POP_VLAN || ty == ACT_SET_ETH_SRC ||
+		    ty == ACT_SET_ETH_DST)
+			return true;
+	}
+	return false;
+}
+
+static void dp_execute(struct dp_burst *b, struct pbuf *pkt, struct flow_key *key, uint32_t hash,
+		       const struct action_list *al)
+{
+	for (unsigned i = 0; i < al->n && pkt; i++) {
+		const struct action *a = &al->a[i];
+		switch (a->type) {
+		case ACT_OUTPUT:
+			if (a->port == b->in)
+				break; /* OpenFlow: output to the ingress port is a no-op */
+			dp_out(b, a->port, dp_modifies_after(al, i) ? dp_clone(b, pkt) : pkt, hash);
+			break;
+		case ACT_NORMAL:
+			dp_normal(b, pkt, key, hash, true);
+			break;
+		case ACT_FLOOD:
+			dp_normal(b, pkt, key, hash, false);
+			break;
+		case ACT_PUSH_VLAN:
+			if (pkt_vlan_push(pkt, (uint16_t)(a->vid | (uint16_t)a->pcp << 13)) == 0)
+				key->vlan_tci = htons((uint16_t)(a->vid | (uint16_t)a->pcp << 13 |
+								 FLOW_VLAN_PRESENT));
+			break;
+		case ACT_POP_VLAN:
+			if (pkt_vlan_pop(pkt) == 0)
+				key->vlan_tci = 0;
+			break;
+		case ACT_SET_ETH_SRC:
+			pkt_set_eth_src(pkt, &a->mac);
+			key->dl_src = a->mac;
+			break;
+		case ACT_SET_ETH_DST:
+			pkt_set_eth_dst(pkt, &a->mac);
+			key->dl_dst = a->mac;
+			break;
+		default: /* ACT_DROP */
+			return;
+		}
+	}
+}
+
+/* ---- output ---- */
+
+static void dp_txq_lock(struct dp_txq_lock *l)
+{
+	while (atomic_flag_test_and_set_explicit(&l->busy, memory_order_acquire))
+		__builtin_ia32_pause();
+}
+
+static void dp_txq_unlock(struct dp_txq_lock *l)
+{
+	atomic_flag_clear_explicit(&l->busy, memory_order_release);
+}
+
+/* Sends a destination's frames, one tx burst per tx queue. */
+static void dp_flush_port(struct dp_burst *b, uint32_t port)
+{
+	const struct dp_pview *pv = &b->v->ports[port];
+	struct dp_batch *bt = &b->batch[port];
+	struct pbuf *q_pkts[RS_ARRAY_SIZE(bt->pkts)];
+	uint8_t qsel[RS_ARRAY_SIZE(bt->pkts)];
+	bool done[RS_ARRAY_SIZE(bt->pkts)] = {0};
+
+	for (unsigned i = 0; i < bt->n; i++)
+		qsel[i] = pv->txq[bt->hash[i] % pv->n_txq];
+	for (unsigned i = 0; i < bt->n; i++) {
+		if (done[i])
+			continue;
+		unsigned n = 0;
+		for (unsigned j = i; j < bt->n; j++) {
+			if (!done[j] && qsel[j] == qsel[i]) {
+				q_pkts[n++] = bt->pkts[j];
+				done[j] = true;
+			}
+		}
+		struct dp_txq_lock *lock = &pv->dpp->txq_lock[qsel[i]];
+		if (b->v->shared_tx)
+			dp_txq_lock(lock);
+		(void)pv->port->ops->tx_burst(pv->port, qsel[i], q_pkts, n);
+		if (b->v->shared_tx)
+			dp_txq_unlock(lock);
+	}
+	bt->n = 0;
+	b->has_batch[port] = 0;
+}
+
+struct dp_burst *dp_burst_new(void)
+{
+	return calloc(1, sizeof(struct dp_burst));
+}
+
+void dp_pipeline_run(struct dp_thread *t, const struct dp_view *v, uint32_t in, struct pbuf **pkts,
+		     unsigned n)
+{
+	struct dp_burst *b = t->burst;
+	struct flow_key key;
+
+	b->t = t;
+	b->v = v;
+	b->in = in;
+	b->n_dest = 0;
+	b->n_clones = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct pbuf *pkt = pkts[i];
+		if (RS_UNLIKELY(pkt->len < 14)) {
+			rs_stat_add(&t->pc[in].drop_malformed, 1);
+			continue;
+		}
+		rs_stat_add(&t->pc[in].rx_packets, 1);
+		rs_stat_add(&t->pc[in].rx_bytes, pkt->len);
+		pkt_parse(pkt->data, pkt->len, in, &key, NULL);
+		uint32_t hash = pkt_flow_hash(&key);
+		if (!v->cls) {
+			dp_normal(b, pkt, &key, hash, true);
+			continue;
+		}
+		const struct cls_rule *rule;
+		uint32_t ehash = emc_hash_key(&key);
+		if (!emc_lookup(&t->emc, &key, ehash, v->cls_gen, &rule)) {
+			rule = cls_lookup(v->cls, &key);
+			emc_insert(&t->emc, &key, ehash, v->cls_gen, rule);
+		}
+		if (!rule) {
+			rs_stat_add(&t->pc[in].drop_no_rule, 1);
+			continue;
+		}
+		cls_stats_add(t->cstats, rule, 1, pkt->len, t->now_s);
+		dp_execute(b, pkt, &key, hash, &rule->actions);
+	}
+	for (unsigned d = 0; d < b->n_dest; d++)
+		dp_flush_port(b, b->dest[d]);
+	pbuf_free_bulk(&t->pool, pkts, n);
+	pbuf_free_bulk(&t->pool, b->clones, b->n_clones);
+}
