@@ -60,8 +60,7 @@ int gmem_add(struct gmem *m, const struct gmem_region *r)
 	return 0;
 }
 
-int gmem_remove(struct gmem *m, uint64_t gpa, uint64_t size, uint64_t uva,
-		struct gmem_region *out)
+int gmem_remove(struct gmem *m, uint64_t gpa, uint64_t size, uint64_t uva, struct gmem_region *out)
 {
 	for (uint32_t i = 0; i < m->nregions; i++) {
 		const struct gmem_region *r = &m->regions[i];

@@ -18,17 +18,17 @@
 #include "../lib/compiler.h"
 
 static const char *const vq_reason_names[VQ_BROKEN_REASON_COUNT] = {
-	[VQ_OK] = "ok",
-	[VQ_BROKEN_AVAIL_IDX] = "avail_idx_jump",
-	[VQ_BROKEN_HEAD_RANGE] = "head_range",
-	[VQ_BROKEN_DESC_ADDR] = "desc_addr",
-	[VQ_BROKEN_DESC_LOOP] = "desc_loop",
-	[VQ_BROKEN_DESC_NEXT] = "desc_next",
-	[VQ_BROKEN_INDIRECT] = "indirect",
-	[VQ_BROKEN_DESC_ORDER] = "desc_order",
-	[VQ_BROKEN_DESC_DIR] = "desc_dir",
-	[VQ_BROKEN_LEN_OVERFLOW] = "len_overflow",
-	[VQ_BROKEN_SHORT_CHAIN] = "short_chain",
+    [VQ_OK] = "ok",
+    [VQ_BROKEN_AVAIL_IDX] = "avail_idx_jump",
+    [VQ_BROKEN_HEAD_RANGE] = "head_range",
+    [VQ_BROKEN_DESC_ADDR] = "desc_addr",
+    [VQ_BROKEN_DESC_LOOP] = "desc_loop",
+    [VQ_BROKEN_DESC_NEXT] = "desc_next",
+    [VQ_BROKEN_INDIRECT] = "indirect",
+    [VQ_BROKEN_DESC_ORDER] = "desc_order",
+    [VQ_BROKEN_DESC_DIR] = "desc_dir",
+    [VQ_BROKEN_LEN_OVERFLOW] = "len_overflow",
+    [VQ_BROKEN_SHORT_CHAIN] = "short_chain",
 };
 
 const char *vq_broken_reason_name(enum vq_broken_reason r)
@@ -77,10 +77,10 @@ int vq_setup(struct vq *vq, const struct gmem *mem, uint16_t size_or_0_for_32768
 	vq->size = (uint16_t)size; /* 32768 fits: 0x8000 */
 	vq->mask = (uint16_t)(size - 1);
 	/* 5.1.6: num_buffers is present with VERSION_1 or MRG_RXBUF. */
-	vq->hdr_len = (features & (VIRTIO_BIT(VIRTIO_F_VERSION_1) |
-				   VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF)))
-			      ? VIRTIO_NET_HDR_LEN_MRG
-			      : VIRTIO_NET_HDR_LEN_LEGACY;
+	vq->hdr_len =
+	    (features & (VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF)))
+		? VIRTIO_NET_HDR_LEN_MRG
+		: VIRTIO_NET_HDR_LEN_LEGACY;
 	vq->event_idx = (features & VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX)) != 0;
 	vq->indirect = (features & VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC)) != 0;
 	vq->mrg_rxbuf = (features & VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF)) != 0;

@@ -118,7 +118,8 @@ uint16_t vq_avail_count(struct vq *vq);
  * Walks the chain whose head descriptor index is 'head' (as read from an avail
  * ring slot; nothing is consumed) into 'c'. Returns 0, -EIO after marking the
  * queue broken, or -E2BIG when the chain is valid but needs more than
- * VQ_MAX_IOV pieces (c->head is set; the other fields are not usable).
+ * VQ_MAX_IOV pieces (then c->head, c->out_len and c->in_len are complete;
+ * the pieces and their counts are not).
  */
 int vq_walk_chain(struct vq *vq, uint16_t head, struct vq_chain *c);
 

@@ -25,10 +25,10 @@
 
 /* State of one walk, beside the chain being filled. */
 struct vq_walk {
-	uint64_t total;  /* bytes, summed in 64 bits */
-	unsigned niov;   /* pieces written to c->iov */
+	uint64_t total;	 /* bytes, summed in 64 bits */
+	unsigned niov;	 /* pieces written to c->iov */
 	bool seen_write; /* a device-writable descriptor was seen */
-	bool too_many;   /* more than VQ_MAX_IOV pieces: keep validating, then -E2BIG */
+	bool too_many;	 /* more than VQ_MAX_IOV pieces: keep validating, then -E2BIG */
 };
 
 /* One descriptor, read exactly once from guest memory. */
@@ -94,8 +94,8 @@ static bool vq_range_mapped(struct vq *vq, uint64_t gpa, uint64_t len)
  * the translated table 'tbl' when it is one aligned host piece, else through
  * gmem_read. Returns 0 or -EFAULT.
  */
-static int vq_indirect_load(struct vq *vq, const struct virtq_desc *tbl, uint64_t gpa,
-			    uint32_t i, struct virtq_desc *d)
+static int vq_indirect_load(struct vq *vq, const struct virtq_desc *tbl, uint64_t gpa, uint32_t i,
+			    struct virtq_desc *d)
 {
 	if (tbl) {
 		vq_desc_load(&tbl[i], d);

@@ -1,1 +1,385 @@
-/* placeholder: being written */
+/*
+ * vq_net.c - the virtio-net data path over a split virtqueue (virtio 1.2
+ * sections 2.7.13-2.7.14 and 5.1.6): guest TX chains into packet buffers
+ * (vq_dequeue_burst) and packet buffers into guest RX chains, with and without
+ * mergeable receive buffers (vq_enqueue_burst). Chains are validated by
+ * vq_walk_chain; this file checks what virtio-net adds (direction, header
+ * length, buffer sizes), copies bytes straight between guest pieces and
+ * pbufs, and completes chains in order. Each burst reads avail->idx once with
+ * acquire and publishes used->idx once with release; last_avail and last_used
+ * are 16-bit free-running counters and all their arithmetic wraps mod 2^16.
+ */
+#include "vq.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "../lib/compiler.h"
+
+/* A read/write position over the pieces of a chain. */
+struct vq_cur {
+	const struct gmem_iov *iov;
+	unsigned n;   /* pieces */
+	unsigned i;   /* current piece */
+	uint32_t off; /* bytes already used in iov[i] */
+};
+
+enum vq_cur_op { VQ_CUR_READ, VQ_CUR_WRITE, VQ_CUR_SKIP };
+
+/*
+ * Moves up to 'len' bytes between 'buf' and the pieces (or skips them), never
+ * past the last piece. Returns the bytes moved.
+ */
+static uint32_t vq_cur_move(struct vq_cur *k, uint8_t *buf, uint32_t len, enum vq_cur_op op)
+{
+	uint32_t done = 0;
+
+	while (done < len && k->i < k->n) {
+		uint8_t *g = (uint8_t *)k->iov[k->i].base + k->off;
+		uint32_t chunk = RS_MIN(len - done, k->iov[k->i].len - k->off);
+		if (op == VQ_CUR_READ)
+			memcpy(buf + done, g, chunk);
+		else if (op == VQ_CUR_WRITE)
+			memcpy(g, buf + done, chunk);
+		done += chunk;
+		k->off += chunk;
+		if (k->off == k->iov[k->i].len) {
+			k->i++;
+			k->off = 0;
+		}
+	}
+	return done;
+}
+
+static uint32_t vq_cur_read(struct vq_cur *k, void *dst, uint32_t len)
+{
+	return vq_cur_move(k, dst, len, VQ_CUR_READ);
+}
+
+static uint32_t vq_cur_write(struct vq_cur *k, const void *src, uint32_t len)
+{
+	return vq_cur_move(k, (uint8_t *)src, len, VQ_CUR_WRITE);
+}
+
+/* Writes used entry number 'k' of this burst (not yet visible to the guest). */
+static void vq_used_put(struct vq *vq, uint16_t k, uint16_t head, uint32_t len)
+{
+	struct virtq_used_elem *e = &vq->used->ring[(uint16_t)(vq->last_used + k) & vq->mask];
+
+	e->id = cpu_to_vle32(head);
+	e->len = cpu_to_vle32(len);
+}
+
+/* Makes the burst's 'n' used entries, and the bytes they describe, visible. */
+static void vq_used_publish(struct vq *vq, uint16_t n)
+{
+	if (n == 0)
+		return;
+	vq->last_used = (uint16_t)(vq->last_used + n);
+	/* Pairs with the guest's read barrier between loading used->idx and
+	 * reading the used entries and buffers (2.7.14). */
+	rs_store_release(&vq->used->idx, cpu_to_vle16(vq->last_used));
+}
+
+/*
+ * Chains the guest made available since last_avail, as of one acquire load
+ * of avail->idx (pairs with the guest's write barrier before its store of
+ * avail->idx, 2.7.13.3). Returns -EIO after marking the queue broken.
+ */
+static int vq_pending(struct vq *vq, uint16_t *avail_idx)
+{
+	*avail_idx = vle16_to_cpu(rs_load_acquire(&vq->avail->idx));
+	uint16_t n = (uint16_t)(*avail_idx - vq->last_avail);
+	/* 2.7.13.3: idx only moves by the number of heads added, and the
+	 * ring holds at most 'size' of them. */
+	if (n > vq->size)
+		return vq_mark_broken(vq, VQ_BROKEN_AVAIL_IDX);
+	return n;
+}
+
+static uint16_t vq_avail_head(const struct vq *vq, uint16_t slot)
+{
+	return vle16_to_cpu(rs_load_relaxed(&vq->avail->ring[slot & vq->mask]));
+}
+
+/*
+ * One validated TX chain into a pbuf. Returns 1 with '*out' set, 0 when the
+ * frame is dropped (chain still completed), -ENOBUFS when the pool is empty
+ * (chain left in the ring), -EIO after marking the queue broken.
+ */
+static int vq_tx_one(struct vq *vq, struct pbuf_pool *pool, const struct vq_chain *c,
+		     struct pbuf **out)
+{
+	/* 5.1.6.2: transmit buffers are device-readable only. */
+	if (c->nr_in != 0 || c->in_len != 0)
+		return vq_mark_broken(vq, VQ_BROKEN_DESC_DIR);
+	/* 5.1.6.2: every packet is preceded by a struct virtio_net_hdr; a
+	 * shorter chain is malformed (DPDK CVE-2022-2132). */
+	if (c->out_len < vq->hdr_len)
+		return vq_mark_broken(vq, VQ_BROKEN_SHORT_CHAIN);
+	uint32_t frame = c->out_len - vq->hdr_len;
+	if (frame > pool->data_room) {
+		rs_stat_add(&vq->stats.drop_too_big, 1);
+		return 0;
+	}
+	struct pbuf *p = pbuf_alloc(pool);
+	if (!p) {
+		rs_stat_add(&vq->stats.pool_empty, 1);
+		return -ENOBUFS;
+	}
+	struct vq_cur k = {.iov = c->iov, .n = c->nr_out};
+	struct virtio_net_hdr h = {0};
+	vq_cur_read(&k, &h, vq->hdr_len);
+	p->len = vq_cur_read(&k, p->data, frame); /* == frame: out_len sums the pieces */
+	p->ol.flags = h.flags;
+	p->ol.gso_type = h.gso_type;
+	p->ol.hdr_len = vle16_to_cpu(h.hdr_len);
+	p->ol.gso_size = vle16_to_cpu(h.gso_size);
+	p->ol.csum_start = vle16_to_cpu(h.csum_start);
+	p->ol.csum_offset = vle16_to_cpu(h.csum_offset);
+	*out = p;
+	return 1;
+}
+
+int vq_dequeue_burst(struct vq *vq, struct pbuf_pool *pool, struct pbuf **pkts, unsigned max)
+{
+	uint16_t heads[VQ_BURST_MAX];
+	struct vq_chain c;
+	uint16_t avail_idx, done = 0;
+	unsigned npkts = 0;
+	uint64_t bytes = 0;
+
+	if (RS_UNLIKELY(vq->broken))
+		return -EIO;
+	if (RS_UNLIKELY(!vq->avail))
+		return 0;
+	int pending = vq_pending(vq, &avail_idx);
+	if (pending <= 0)
+		return pending;
+	unsigned n = RS_MIN((unsigned)pending, RS_MIN(max, VQ_BURST_MAX));
+	for (unsigned i = 0; i < n; i++)
+		heads[i] = vq_avail_head(vq, (uint16_t)(vq->last_avail + i));
+	for (unsigned i = 0; i < n; i++) {
+		if (i + 1 < n)
+			__builtin_prefetch(&vq->desc[heads[i + 1] & vq->mask]);
+		int rc = vq_walk_chain(vq, heads[i], &c);
+		if (rc == 0) {
+			rc = vq_tx_one(vq, pool, &c, &pkts[npkts]);
+		} else if (rc == -E2BIG && c.in_len != 0) {
+			rc = vq_mark_broken(vq, VQ_BROKEN_DESC_DIR); /* as in vq_tx_one */
+		} else if (rc == -E2BIG) {
+			rs_stat_add(&vq->stats.drop_too_many_iov, 1);
+			rc = 0;
+		}
+		if (rc < 0)
+			break; /* broken, or pool empty: the chain stays */
+		if (rc > 0)
+			bytes += pkts[npkts++]->len;
+		vq_used_put(vq, done++, heads[i], 0);
+	}
+	vq->last_avail = (uint16_t)(vq->last_avail + done);
+	vq_used_publish(vq, done);
+	rs_stat_add(&vq->stats.packets, npkts);
+	rs_stat_add(&vq->stats.bytes, bytes);
+	if (npkts == 0 && vq->broken)
+		return -EIO;
+	return (int)npkts;
+}
+
+/* RX burst state: chains taken but not yet published. */
+struct vq_rx {
+	uint16_t avail_idx; /* snapshot of avail->idx */
+	uint16_t next;	    /* next avail slot to take */
+	uint16_t nused;	    /* used entries written in this burst */
+	bool have;	    /* 'c' holds the walked chain at slot 'next' */
+	struct vq_chain c;
+};
+
+/*
+ * Walks the RX chain at slot st->next into 'c'. Returns 0, -ENOBUFS when the
+ * guest has no more buffers, -E2BIG (valid, too many pieces), or -EIO.
+ */
+static int vq_rx_walk(struct vq *vq, struct vq_rx *st, struct vq_chain *c)
+{
+	if (st->next == st->avail_idx)
+		return -ENOBUFS;
+	int rc = vq_walk_chain(vq, vq_avail_head(vq, st->next), c);
+	if (rc != 0 && rc != -E2BIG)
+		return rc;
+	/* 5.1.6.3: receive buffers are device-writable only (out_len is
+	 * complete even when the pieces were too many). */
+	if (c->nr_out != 0 || c->out_len != 0)
+		return vq_mark_broken(vq, VQ_BROKEN_DESC_DIR);
+	if (rc)
+		return rc;
+	/* 5.1.6.3.1: "If VIRTIO_NET_F_MRG_RXBUF is negotiated, each buffer MUST
+	 * be at least the size of the struct virtio_net_hdr." */
+	if (vq->mrg_rxbuf && c->in_len < vq->hdr_len)
+		return vq_mark_broken(vq, VQ_BROKEN_SHORT_CHAIN);
+	return 0;
+}
+
+/* The RX header for 'p' (5.1.6.4): offloads from p->ol, num_buffers 'nbufs'. */
+static void vq_rx_hdr(const struct vq *vq, const struct pbuf *p, uint16_t nbufs,
+		      struct virtio_net_hdr *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->flags = p->ol.flags;
+	h->gso_type = p->ol.gso_type;
+	h->hdr_len = cpu_to_vle16(p->ol.hdr_len);
+	h->gso_size = cpu_to_vle16(p->ol.gso_size);
+	h->csum_start = cpu_to_vle16(p->ol.csum_start);
+	h->csum_offset = cpu_to_vle16(p->ol.csum_offset);
+	/* 5.1.6.4: "If VIRTIO_NET_F_MRG_RXBUF has not been negotiated, the
+	 * device MUST set num_buffers to 1" (when the field exists). */
+	if (vq->hdr_len == VIRTIO_NET_HDR_LEN_MRG)
+		h->num_buffers = cpu_to_vle16(nbufs);
+}
+
+/*
+ * Handles a chain that is valid but has too many pieces while delivering a
+ * packet: the packet is dropped and the chains taken for it so far, plus this
+ * one, are completed empty (vq.h).
+ */
+static void vq_rx_too_many(struct vq *vq, struct vq_rx *st, uint16_t first_used,
+			   const struct vq_chain *c)
+{
+	for (uint16_t k = first_used; k != st->nused; k++) {
+		struct virtq_used_elem *e =
+		    &vq->used->ring[(uint16_t)(vq->last_used + k) & vq->mask];
+		e->len = cpu_to_vle32(0);
+	}
+	vq_used_put(vq, st->nused++, c->head, 0);
+	st->next++;
+	st->have = false;
+	rs_stat_add(&vq->stats.drop_too_many_iov, 1);
+}
+
+/* Gets the first chain for a packet into st->c. Returns 0 or <0 as vq_rx_walk. */
+static int vq_rx_first(struct vq *vq, struct vq_rx *st)
+{
+	if (st->have)
+		return 0;
+	int rc = vq_rx_walk(vq, st, &st->c);
+	if (rc == -ENOBUFS)
+		rs_stat_add(&vq->stats.drop_ring_full, 1);
+	else if (rc == -E2BIG)
+		vq_rx_too_many(vq, st, st->nused, &st->c);
+	else if (rc == 0)
+		st->have = true;
+	return rc;
+}
+
+/* Without MRG_RXBUF: the whole packet in one chain. Returns 1, 0 (dropped) or -EIO. */
+static int vq_rx_one(struct vq *vq, struct vq_rx *st, const struct pbuf *p)
+{
+	struct virtio_net_hdr h;
+	int rc = vq_rx_first(vq, st);
+
+	if (rc)
+		return rc == -EIO ? rc : 0;
+	uint64_t need = (uint64_t)vq->hdr_len + p->len;
+	if (need > st->c.in_len) {
+		/* Not consumed: a smaller packet may fit (5.1.6.3.1 SHOULD sizes). */
+		rs_stat_add(&vq->stats.drop_too_big, 1);
+		return 0;
+	}
+	struct vq_cur k = {.iov = &st->c.iov[0], .n = st->c.nr_in};
+	vq_rx_hdr(vq, p, 1, &h);
+	vq_cur_write(&k, &h, vq->hdr_len);
+	vq_cur_write(&k, p->data, p->len);
+	vq_used_put(vq, st->nused++, st->c.head, (uint32_t)need);
+	st->next++;
+	st->have = false;
+	return 1;
+}
+
+/*
+ * With MRG_RXBUF: the packet spread over as many chains as it needs, the
+ * header (with num_buffers) in the first (5.1.6.4). When the guest runs out
+ * of chains, everything taken for this packet is given back. Returns 1, 0
+ * (dropped) or -EIO.
+ */
+static int vq_rx_one_mrg(struct vq *vq, struct vq_rx *st, const struct pbuf *p)
+{
+	const uint16_t start_next = st->next, start_used = st->nused;
+	struct vq_chain more;
+	struct virtio_net_hdr h;
+	uint32_t left = p->len;
+	int rc = vq_rx_first(vq, st);
+
+	if (rc)
+		return rc == -EIO ? rc : 0;
+	/* First chain: room for the header (written last), then the frame. */
+	struct vq_cur hk = {.iov = &st->c.iov[0], .n = st->c.nr_in};
+	struct vq_cur k = hk;
+	vq_cur_move(&k, NULL, vq->hdr_len, VQ_CUR_SKIP);
+	uint32_t chunk = RS_MIN(left, st->c.in_len - vq->hdr_len); /* in_len >= hdr_len */
+	vq_cur_write(&k, p->data, chunk);
+	vq_used_put(vq, st->nused++, st->c.head, vq->hdr_len + chunk);
+	st->next++;
+	left -= chunk;
+	uint16_t nbufs = 1;
+	while (left > 0) {
+		rc = vq_rx_walk(vq, st, &more);
+		if (rc == -E2BIG) {
+			vq_rx_too_many(vq, st, start_used, &more);
+			return 0;
+		}
+		if (rc) {
+			/* Out of chains (or broken): take nothing for this packet. */
+			st->next = start_next;
+			st->nused = start_used;
+			if (rc == -ENOBUFS)
+				rs_stat_add(&vq->stats.drop_ring_full, 1);
+			return rc == -EIO ? rc : 0;
+		}
+		struct vq_cur mk = {.iov = &more.iov[0], .n = more.nr_in};
+		chunk = RS_MIN(left, more.in_len);
+		vq_cur_write(&mk, p->data + (p->len - left), chunk);
+		vq_used_put(vq, st->nused++, more.head, chunk);
+		st->next++;
+		left -= chunk;
+		nbufs++;
+	}
+	vq_rx_hdr(vq, p, nbufs, &h);
+	vq_cur_write(&hk, &h, vq->hdr_len);
+	st->have = false;
+	return 1;
+}
+
+int vq_enqueue_burst(struct vq *vq, struct pbuf *const *pkts, unsigned n)
+{
+	struct vq_rx st;
+	unsigned delivered = 0;
+	uint64_t bytes = 0;
+
+	if (RS_UNLIKELY(vq->broken))
+		return -EIO;
+	if (RS_UNLIKELY(!vq->avail))
+		return 0;
+	int pending = vq_pending(vq, &st.avail_idx);
+	if (pending < 0)
+		return pending;
+	st.next = vq->last_avail;
+	st.nused = 0;
+	st.have = false;
+	n = RS_MIN(n, VQ_BURST_MAX);
+	for (unsigned i = 0; i < n; i++) {
+		int rc =
+		    vq->mrg_rxbuf ? vq_rx_one_mrg(vq, &st, pkts[i]) : vq_rx_one(vq, &st, pkts[i]);
+		if (rc < 0)
+			break;
+		if (rc > 0) {
+			delivered++;
+			bytes += pkts[i]->len;
+		}
+	}
+	vq->last_avail = st.next;
+	vq_used_publish(vq, st.nused);
+	rs_stat_add(&vq->stats.packets, delivered);
+	rs_stat_add(&vq->stats.bytes, bytes);
+	if (delivered == 0 && vq->broken)
+		return -EIO;
+	return (int)delivered;
+}
