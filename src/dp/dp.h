@@ -104,5 +104,7 @@ uint32_t dp_port_txq_ready(const struct dp *dp, const struct port *p);
 
 /* Monotonic seconds, the clock of MAC learning and rule 'used' times. */
 uint32_t dp_now_s(void);
+/* Monotonic milliseconds, for control-thread timers. */
+uint64_t dp_now_ms(void);
 
 #endif

@@ -303,6 +303,9 @@ void dp_pipeline_run(struct dp_thread *t, const struct dp_view *v, uint32_t in, 
 			rs_stat_add(&t->pc[in].drop_malformed, 1);
 			continue;
 		}
+		/* No offload is negotiated yet: a guest's checksum/GSO request is not
+		 * passed on to a peer that never agreed to receive one. */
+		pkt->ol = (struct pbuf_offload){0};
 		rs_stat_add(&t->pc[in].rx_packets, 1);
 		rs_stat_add(&t->pc[in].rx_bytes, pkt->len);
 		pkt_parse(pkt->data, pkt->len, in, &key, NULL);

@@ -27,6 +27,13 @@ uint32_t dp_now_s(void)
 	return (uint32_t)ts.tv_sec;
 }
 
+uint64_t dp_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;

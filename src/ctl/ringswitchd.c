@@ -1,0 +1,248 @@
+/*
+ * ringswitchd.c - the switch daemon's main: options, run directory and pid
+ * file, logging, the control thread's poll loop (signals, control socket,
+ * ports), and a clean shutdown on SIGTERM (guests see a disconnect, sockets
+ * and the pid file are removed). SIGHUP re-reads the config file.
+ *
+ * Contract (scripts rely on it): ringswitchd [--config FILE] [--run-dir DIR]
+ * [--foreground]; the control socket is DIR/ctl.sock, the pid file
+ * DIR/ringswitchd.pid.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ctl_server.h"
+#include "sw.h"
+#include "../lib/log.h"
+
+#define RSD_DEFAULT_RUN_DIR "/run/ringswitch"
+#define RSD_DEFAULT_CONFIG  "/etc/ringswitch/ringswitch.conf"
+#define RSD_MAX_POLLFDS	    1024
+
+struct rsd_opts {
+	const char *config;
+	const char *run_dir;
+	bool foreground;
+	bool syslog;
+	const char *log_level;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ringswitchd [--config FILE] [--run-dir DIR] [--foreground]\n"
+		"                   [--log-level err|warn|info|debug] [--syslog]\n"
+		"  --config FILE   configuration, created when missing (default %s)\n"
+		"  --run-dir DIR   control socket DIR/ctl.sock, pid file, default vhost-user\n"
+		"                  sockets (default %s)\n"
+		"  --foreground    stay in the foreground, log to stderr\n",
+		RSD_DEFAULT_CONFIG, RSD_DEFAULT_RUN_DIR);
+}
+
+static int parse_args(int argc, char **argv, struct rsd_opts *o)
+{
+	static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+						 {"run-dir", required_argument, NULL, 'r'},
+						 {"foreground", no_argument, NULL, 'f'},
+						 {"syslog", no_argument, NULL, 's'},
+						 {"log-level", required_argument, NULL, 'l'},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
+	int c;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'r':
+			o->run_dir = optarg;
+			break;
+		case 'f':
+			o->foreground = true;
+			break;
+		case 's':
+			o->syslog = true;
+			break;
+		case 'l':
+			o->log_level = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ringswitchd: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Creates DIR (and its parents) with 'mode'. */
+static int mkdir_p(const char *dir, mode_t mode)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s", dir);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, mode) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return mkdir(tmp, mode) && errno != EEXIST ? -errno : 0;
+}
+
+/* Locks and writes DIR/ringswitchd.pid; fails when another daemon holds it. */
+static int pidfile_take(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		close(fd);
+		return -EBUSY;
+	}
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d\n", getpid());
+	if (ftruncate(fd, 0) || write(fd, buf, (size_t)n) != n) {
+		close(fd);
+		return -EIO;
+	}
+	return fd; /* kept open (and locked) for the daemon's life */
+}
+
+static void print_qemu_hint(const char *run_dir)
+{
+	printf("ringswitchd: ready. Attach a QEMU guest to port vm1 (vm2 likewise) with:\n"
+	       "  -object memory-backend-memfd,id=mem,size=512M,share=on -numa node,memdev=mem\n"
+	       "  -chardev socket,id=c1,path=%s/vm1.sock,reconnect=1\n"
+	       "  -netdev vhost-user,id=n1,chardev=c1,queues=2\n"
+	       "  -device virtio-net-pci,netdev=n1,mq=on\n"
+	       "Manage it with: ringctl --run-dir %s show\n",
+	       run_dir, run_dir);
+	fflush(stdout);
+}
+
+/* The control thread's loop; returns on SIGTERM/SIGINT. */
+static void rsd_loop(struct sw *sw, struct ctl_server *cs, int sigfd)
+{
+	static struct pollfd pfd[RSD_MAX_POLLFDS];
+	for (;;) {
+		int timeout = -1;
+		pfd[0] = (struct pollfd){.fd = sigfd, .events = POLLIN};
+		unsigned nc = ctl_server_pollfds(cs, &pfd[1], 32, &timeout);
+		unsigned np = sw_pollfds(sw, &pfd[1 + nc], RSD_MAX_POLLFDS - 1 - nc, &timeout);
+		if (poll(pfd, 1 + nc + np, timeout) < 0 && errno != EINTR) {
+			RS_LOG(RS_LOG_ERR, "main", "poll: %s", strerror(errno));
+			return;
+		}
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo != SIGHUP) {
+					RS_LOG(RS_LOG_INFO, "main", "signal %u: shutting down",
+					       si.ssi_signo);
+					return;
+				}
+				struct ctl_error err;
+				if (sw_reload(sw, &err))
+					RS_LOG(RS_LOG_ERR, "main", "reload failed: %s", err.msg);
+			}
+		}
+		/* Ports first: a control command may close a port whose fds were polled. */
+		sw_handle(sw, &pfd[1 + nc], np);
+		ctl_server_handle(cs, &pfd[1], nc);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct rsd_opts o = {.config = RSD_DEFAULT_CONFIG, .run_dir = RSD_DEFAULT_RUN_DIR};
+	char path[4096];
+	enum rs_log_level lvl;
+
+	if (parse_args(argc, argv, &o))
+		return 2;
+	if (o.log_level) {
+		if (rs_log_parse_level(o.log_level, &lvl)) {
+			fprintf(stderr, "ringswitchd: bad --log-level '%s'\n", o.log_level);
+			return 2;
+		}
+		rs_log_set_level(lvl);
+	}
+	if (mkdir_p(o.run_dir, 0755)) {
+		fprintf(stderr, "ringswitchd: cannot create %s: %s\n", o.run_dir, strerror(errno));
+		return 1;
+	}
+	if (!o.foreground && daemon(0, 0)) {
+		perror("ringswitchd: daemon");
+		return 1;
+	}
+	if (o.syslog || !o.foreground)
+		rs_log_use_syslog("ringswitchd");
+	snprintf(path, sizeof(path), "%s/ringswitchd.pid", o.run_dir);
+	int pidfd = pidfile_take(path);
+	if (pidfd < 0) {
+		RS_LOG(RS_LOG_ERR, "main", "%s: %s", path,
+		       pidfd == -EBUSY ? "another ringswitchd runs with this run directory"
+				       : strerror(-pidfd));
+		return 1;
+	}
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* inherited by the forwarding threads */
+	signal(SIGPIPE, SIG_IGN);
+	int sigfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+
+	char cfgdir[4096];
+	snprintf(cfgdir, sizeof(cfgdir), "%s", o.config);
+	char *slash = strrchr(cfgdir, '/');
+	if (slash && slash != cfgdir) {
+		*slash = '\0';
+		mkdir_p(cfgdir, 0755);
+	}
+	struct ctl_config_error cerr;
+	struct sw_options swo = {.config_path = o.config, .run_dir = o.run_dir};
+	struct sw *sw = sw_create(&swo, &cerr);
+	if (!sw) {
+		RS_LOG(RS_LOG_ERR, "main", "%s", cerr.msg);
+		unlink(path);
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/ctl.sock", o.run_dir);
+	struct ctl_server *cs = ctl_server_open(path, 0660, sw);
+	if (!cs) {
+		RS_LOG(RS_LOG_ERR, "main", "control socket %s: %s", path, strerror(errno));
+		sw_destroy(sw);
+		return 1;
+	}
+	if (o.foreground)
+		print_qemu_hint(o.run_dir);
+	RS_LOG(RS_LOG_INFO, "main", "ringswitchd running: config %s, control %s", o.config, path);
+	rsd_loop(sw, cs, sigfd);
+	ctl_server_close(cs);
+	sw_destroy(sw);
+	snprintf(path, sizeof(path), "%s/ringswitchd.pid", o.run_dir);
+	unlink(path);
+	close(pidfd);
+	RS_LOG(RS_LOG_INFO, "main", "stopped");
+	return 0;
+}

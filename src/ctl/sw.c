@@ -1,0 +1,682 @@
+/*
+ * sw.c - the switch model: creating it from the config file, the port and
+ * settings commands, writing the config file, and converging to a config on
+ * reload. The flow commands are in sw_flows.c, the reports in sw_show.c.
+ */
+#include "sw_internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "../lib/log.h"
+
+#define SW_DEFAULT_IDLE_US	200
+#define SW_DEFAULT_MAC_AGING	300
+#define SW_DEFAULT_MAC_TABLE	8192
+#define SW_MAX_RULES		65536
+#define SW_VHOST_DEFAULT_QUEUES PORT_MAX_QUEUES /* offering queues costs nothing */
+
+const char sw_default_config[] = "# ringswitch default configuration: one bridge, L2 learning\n"
+				 "add-port vm1 vhost-user-server\n"
+				 "add-port vm2 vhost-user-server\n";
+
+void sw_err(struct ctl_error *err, int token, const char *fmt, ...)
+{
+	va_list ap;
+	memset(err, 0, sizeof(*err));
+	err->token_index = token;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+}
+
+struct sw_port *sw_port_by_name(struct sw *sw, const char *name)
+{
+	for (unsigned id = 1; id < DP_MAX_PORTS; id++)
+		if (sw->ports[id] && strcmp(sw->ports[id]->spec.name, name) == 0)
+			return sw->ports[id];
+	return NULL;
+}
+
+int sw_resolve_port(void *ctx, const char *name)
+{
+	struct sw_port *p = sw_port_by_name(ctx, name);
+	return p ? (int)p->port.id : -ENOENT;
+}
+
+const char *sw_port_name(void *ctx, uint32_t id)
+{
+	struct sw_port *const *ports = ctx;
+	return id < DP_MAX_PORTS && ports[id] ? ports[id]->spec.name : NULL;
+}
+
+/* ---- settings ---- */
+
+static void sw_default_settings(struct ctl_settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->set = CTL_SET_F_PMD_CORES | CTL_SET_F_POLL_MODE | CTL_SET_F_IDLE_US |
+		 CTL_SET_F_MAC_AGING | CTL_SET_F_MAC_TABLE | CTL_SET_F_LOG_LEVEL;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned core = ncpu > 1 ? (unsigned)ncpu - 1 : 0; /* leave core 0 to the system */
+	s->pmd_cores[core / 64] |= 1ull << (core % 64);
+	s->poll_mode = CTL_POLL_ADAPTIVE;
+	s->idle_us = SW_DEFAULT_IDLE_US;
+	s->mac_aging = SW_DEFAULT_MAC_AGING;
+	s->mac_table_size = SW_DEFAULT_MAC_TABLE;
+	s->log_level = RS_LOG_INFO;
+}
+
+static void sw_merge_settings(struct ctl_settings *dst, const struct ctl_settings *upd)
+{
+	if (upd->set & CTL_SET_F_PMD_CORES)
+		memcpy(dst->pmd_cores, upd->pmd_cores, sizeof(dst->pmd_cores));
+	if (upd->set & CTL_SET_F_POLL_MODE)
+		dst->poll_mode = upd->poll_mode;
+	if (upd->set & CTL_SET_F_IDLE_US)
+		dst->idle_us = upd->idle_us;
+	if (upd->set & CTL_SET_F_MAC_AGING)
+		dst->mac_aging = upd->mac_aging;
+	if (upd->set & CTL_SET_F_MAC_TABLE)
+		dst->mac_table_size = upd->mac_table_size;
+	if (upd->set & CTL_SET_F_LOG_LEVEL)
+		dst->log_level = upd->log_level;
+}
+
+static int sw_dp_settings(const struct ctl_settings *s, struct dp_settings *out,
+			  struct ctl_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+	for (unsigned c = 0; c < CTL_CPU_MAX; c++) {
+		if (!ctl_bitmap_test(s->pmd_cores, c))
+			continue;
+		if (ncpu > 0 && c >= (unsigned)ncpu) {
+			sw_err(err, -1, "pmd-cores: CPU %u does not exist (this machine has %ld)",
+			       c, ncpu);
+			return -EINVAL;
+		}
+		if (out->n_cores == DP_MAX_THREADS) {
+			sw_err(err, -1, "pmd-cores: at most %d forwarding threads", DP_MAX_THREADS);
+			return -EINVAL;
+		}
+		out->cores[out->n_cores++] = (int)c;
+	}
+	out->busy_poll = s->poll_mode == CTL_POLL_BUSY;
+	out->idle_us = s->idle_us;
+	return 0;
+}
+
+/* Applies settings that need no restart of anything and the datapath's. */
+static int sw_apply_settings(struct sw *sw, const struct ctl_settings *s, struct ctl_error *err)
+{
+	struct dp_settings ds;
+	int rc = sw_dp_settings(s, &ds, err);
+	if (rc)
+		return rc;
+	rs_log_set_level((enum rs_log_level)s->log_level);
+	ml_set_aging(&sw->ml, s->mac_aging);
+	if (s->mac_table_size != sw->settings.mac_table_size)
+		RS_LOG(RS_LOG_WARN, "sw", "mac-table-size %u takes effect at the next restart",
+		       s->mac_table_size);
+	rc = dp_set_settings(sw->dp, &ds);
+	if (rc)
+		sw_err(err, -1, "cannot restart forwarding threads: %s", strerror(-rc));
+	sw->settings = *s;
+	return rc;
+}
+
+/* ---- config file ---- */
+
+void sw_current_conf(struct sw *sw, struct sw_conf *conf)
+{
+	conf->settings = &sw->settings;
+	conf->ports = sw->ports;
+	conf->cls = dp_rules(sw->dp);
+}
+
+/* Writes 'conf' atomically to the config file. 0 or -errno with 'err' set. */
+int sw_save(struct sw *sw, const struct sw_conf *conf, struct ctl_error *err)
+{
+	const struct cls_rule **rules = NULL;
+	size_t n_rules = 0, n = 0;
+	int rc = -ENOMEM;
+
+	if (conf->cls && cls_dump(conf->cls, &rules, &n_rules))
+		return -ENOMEM;
+	size_t cap = 1 + DP_MAX_PORTS + n_rules;
+	char **lines = calloc(cap, sizeof(*lines));
+	if (!lines)
+		goto out;
+	char buf[CTL_CMD_TEXT_MAX];
+	ctl_settings_format(conf->settings, buf, sizeof(buf));
+	if (!(lines[n++] = strdup(buf)))
+		goto out;
+	for (unsigned id = 1; id < DP_MAX_PORTS; id++) {
+		if (!conf->ports[id])
+			continue;
+		ctl_port_format(&conf->ports[id]->spec, buf, sizeof(buf));
+		if (!(lines[n++] = strdup(buf)))
+			goto out;
+	}
+	for (size_t i = 0; i < n_rules; i++) {
+		sw_flow_line(rules[i], conf->ports, buf, sizeof(buf));
+		if (!(lines[n++] = strdup(buf)))
+			goto out;
+	}
+	struct ctl_config_error cerr;
+	rc = ctl_config_save(sw->config_path, (const char *const *)lines, n, NULL, &cerr);
+	if (rc)
+		sw_err(err, -1, "configuration not saved, nothing changed: %s", cerr.msg);
+out:
+	for (size_t i = 0; lines && i < n; i++)
+		free(lines[i]);
+	free(lines);
+	free(rules);
+	return rc;
+}
+
+/* ---- ports ---- */
+
+static void sw_port_fill_defaults(struct sw *sw, struct ctl_port_spec *s)
+{
+	bool vhost = s->type != CTL_PORT_TAP;
+	if (!(s->set & CTL_PORT_F_QUEUES)) {
+		s->queues = vhost ? SW_VHOST_DEFAULT_QUEUES : 1;
+		s->set |= CTL_PORT_F_QUEUES;
+	}
+	if (s->type == CTL_PORT_VHOST_SERVER && !(s->set & CTL_PORT_F_PATH)) {
+		/* sw_add_port() and the config loader check the length first. */
+		if (snprintf(s->path, sizeof(s->path), "%s/%s.sock", sw->run_dir, s->name) <
+		    (int)sizeof(s->path))
+			s->set |= CTL_PORT_F_PATH;
+	}
+}
+
+static void sw_port_cfg(const struct ctl_port_spec *s, struct port_cfg *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->type = s->type == CTL_PORT_TAP	     ? PORT_TAP
+		  : s->type == CTL_PORT_VHOST_CLIENT ? PORT_VHOST_CLIENT
+						     : PORT_VHOST_SERVER;
+	snprintf(c->name, sizeof(c->name), "%s", s->name);
+	snprintf(c->path, sizeof(c->path), "%s", s->path);
+	snprintf(c->ifname, sizeof(c->ifname), "%s", s->ifname[0] ? s->ifname : s->name);
+	c->perm = (s->set & CTL_PORT_F_PERM) ? (mode_t)s->perm : 0660;
+	c->owner = (uid_t)-1;
+	c->group = (gid_t)-1;
+	c->queues = s->queues;
+	c->reconnect_ms = s->reconnect_ms;
+}
+
+static void sw_port_vlan(const struct ctl_port_spec *s, struct dp_port_vlan *v)
+{
+	memset(v, 0, sizeof(*v));
+	if (s->vlan_mode == CTL_VLAN_ACCESS) {
+		v->mode = DP_VLAN_ACCESS;
+		v->tag = s->tag;
+		return;
+	}
+	v->mode = DP_VLAN_TRUNK; /* no VLAN config: every VLAN, like OVS */
+	if (s->vlan_mode == CTL_VLAN_TRUNK)
+		memcpy(v->trunks, s->trunks, sizeof(v->trunks));
+}
+
+static void sw_port_affinity(const struct ctl_port_spec *s, int core[PORT_MAX_QUEUES])
+{
+	for (unsigned q = 0; q < PORT_MAX_QUEUES; q++)
+		core[q] = -1;
+	for (unsigned i = 0; i < s->n_rxq_aff; i++)
+		if (s->rxq_aff[i].queue < PORT_MAX_QUEUES)
+			core[s->rxq_aff[i].queue] = s->rxq_aff[i].core;
+}
+
+static unsigned sw_free_id(struct sw_port *const *ports)
+{
+	for (unsigned id = 1; id < DP_MAX_PORTS; id++)
+		if (!ports[id])
+			return id;
+	return 0;
+}
+
+/* Creates, registers with the datapath and opens a port. */
+static int sw_port_start(struct sw *sw, struct sw_port *sp, struct ctl_error *err)
+{
+	struct dp_port_vlan vlan;
+	int core[PORT_MAX_QUEUES];
+
+	sw_port_vlan(&sp->spec, &vlan);
+	sw_port_affinity(&sp->spec, core);
+	sp->port.ops = port_ops_for(sp->port.cfg.type);
+	int rc = dp_port_add(sw->dp, &sp->port, &vlan, core);
+	if (rc) {
+		sw_err(err, 1, "port %s: cannot add to the datapath: %s", sp->spec.name,
+		       strerror(-rc));
+		return rc;
+	}
+	sw->ports[sp->port.id] = sp;
+	rc = sp->port.ops->open(&sp->port);
+	if (rc) {
+		sw_err(err, 1, "port %s: cannot open %s: %s", sp->spec.name,
+		       sp->port.cfg.type == PORT_TAP ? sp->port.cfg.ifname : sp->port.cfg.path,
+		       strerror(-rc));
+		dp_port_del(sw->dp, &sp->port);
+		sw->ports[sp->port.id] = NULL;
+		return rc;
+	}
+	sp->opened = true;
+	RS_LOG(RS_LOG_INFO, "sw", "port %s (id %u, %s) added", sp->spec.name, sp->port.id,
+	       sp->port.ops->type_name);
+	return 0;
+}
+
+static void sw_port_stop(struct sw *sw, struct sw_port *sp)
+{
+	dp_port_del(sw->dp, &sp->port);
+	if (sp->opened)
+		sp->port.ops->close(&sp->port);
+	sw->ports[sp->port.id] = NULL;
+	free(sp);
+}
+
+static struct sw_port *sw_port_new(struct sw *sw, const struct ctl_port_spec *spec, unsigned id)
+{
+	struct sw_port *sp = calloc(1, sizeof(*sp));
+	if (!sp)
+		return NULL;
+	sp->spec = *spec;
+	sw_port_fill_defaults(sw, &sp->spec);
+	sp->port.id = id;
+	sp->path_ok = (sp->spec.set & CTL_PORT_F_PATH) != 0;
+	snprintf(sp->port.name, sizeof(sp->port.name), "%s", spec->name);
+	sw_port_cfg(&sp->spec, &sp->port.cfg);
+	return sp;
+}
+
+static int sw_add_port(struct sw *sw, const struct ctl_port_spec *spec, struct ctl_error *err)
+{
+	if (sw_port_by_name(sw, spec->name)) {
+		sw_err(err, 1, "port '%s' already exists", spec->name);
+		return -EEXIST;
+	}
+	unsigned id = sw_free_id(sw->ports);
+	if (!id) {
+		sw_err(err, 1, "no free port id (at most %d ports)", DP_MAX_PORTS - 1);
+		return -ENOSPC;
+	}
+	struct sw_port *sp = sw_port_new(sw, spec, id);
+	if (!sp)
+		return -ENOMEM;
+	if (sp->port.cfg.type != PORT_TAP && !sp->path_ok) {
+		sw_err(err, 1,
+		       "port %s: socket path %s/%s.sock is longer than %zu bytes; give path=",
+		       spec->name, sw->run_dir, spec->name, sizeof(sp->spec.path) - 1);
+		free(sp);
+		return -ENAMETOOLONG;
+	}
+	/* Prepare: the config with the new port; save; then start it. */
+	struct sw_port *next[DP_MAX_PORTS];
+	memcpy(next, sw->ports, sizeof(next));
+	next[id] = sp;
+	struct sw_conf conf = {.settings = &sw->settings, .ports = next, .cls = dp_rules(sw->dp)};
+	int rc = sw_save(sw, &conf, err);
+	if (rc == 0 && (rc = sw_port_start(sw, sp, err)) != 0) {
+		struct sw_conf old;
+		struct ctl_error ignored;
+		sw_current_conf(sw, &old);
+		(void)sw_save(sw, &old, &ignored);
+	}
+	if (rc)
+		free(sp);
+	return rc;
+}
+
+static int sw_del_port(struct sw *sw, const char *name, struct ctl_error *err)
+{
+	struct sw_port *sp = sw_port_by_name(sw, name);
+	if (!sp) {
+		sw_err(err, 1, "no port '%s'", name);
+		return -ENOENT;
+	}
+	int rc;
+	struct cls *flows = sw_flows_without_port(dp_rules(sw->dp), sp->port.id, &rc);
+	if (!flows) {
+		sw_err(err, -1, "cannot update the flow table: %s", strerror(-rc));
+		return rc;
+	}
+	struct sw_port *next[DP_MAX_PORTS];
+	memcpy(next, sw->ports, sizeof(next));
+	next[sp->port.id] = NULL;
+	struct sw_conf conf = {.settings = &sw->settings, .ports = next, .cls = flows};
+	rc = sw_save(sw, &conf, err);
+	if (rc) {
+		cls_free(flows);
+		return rc;
+	}
+	dp_set_rules(sw->dp, flows);
+	sw_port_stop(sw, sp);
+	RS_LOG(RS_LOG_INFO, "sw", "port %s deleted", name);
+	return 0;
+}
+
+/* Applies the changeable fields of 'spec' to a running port. */
+static int sw_port_reconfigure(struct sw *sw, struct sw_port *sp, const struct ctl_port_spec *spec)
+{
+	struct dp_port_vlan vlan;
+	int core[PORT_MAX_QUEUES];
+	sp->spec = *spec;
+	sp->port.cfg.reconnect_ms = spec->reconnect_ms;
+	sw_port_vlan(spec, &vlan);
+	sw_port_affinity(spec, core);
+	int rc = dp_port_set_vlan(sw->dp, &sp->port, &vlan);
+	return rc ? rc : dp_port_set_affinity(sw->dp, &sp->port, core);
+}
+
+static int sw_set_port(struct sw *sw, const struct ctl_port_spec *upd, struct ctl_error *err)
+{
+	struct sw_port *sp = sw_port_by_name(sw, upd->name);
+	if (!sp) {
+		sw_err(err, 1, "no port '%s'", upd->name);
+		return -ENOENT;
+	}
+	struct sw_port shadow = *sp;
+	int rc = ctl_port_apply(&shadow.spec, upd, err);
+	if (rc)
+		return rc;
+	struct sw_port *next[DP_MAX_PORTS];
+	memcpy(next, sw->ports, sizeof(next));
+	next[sp->port.id] = &shadow;
+	struct sw_conf conf = {.settings = &sw->settings, .ports = next, .cls = dp_rules(sw->dp)};
+	rc = sw_save(sw, &conf, err);
+	if (rc)
+		return rc;
+	return sw_port_reconfigure(sw, sp, &shadow.spec);
+}
+
+static int sw_set(struct sw *sw, const struct ctl_settings *upd, struct ctl_error *err)
+{
+	struct ctl_settings next = sw->settings;
+	struct dp_settings ds;
+	sw_merge_settings(&next, upd);
+	int rc = sw_dp_settings(&next, &ds, err);
+	if (rc)
+		return rc;
+	struct sw_conf conf = {.settings = &next, .ports = sw->ports, .cls = dp_rules(sw->dp)};
+	rc = sw_save(sw, &conf, err);
+	return rc ? rc : sw_apply_settings(sw, &next, err);
+}
+
+/* ---- convergence (start and reload) ---- */
+
+static bool sw_port_same_kind(const struct ctl_port_spec *a, const struct ctl_port_spec *b)
+{
+	return a->type == b->type && a->queues == b->queues && a->perm == b->perm &&
+	       strcmp(a->path, b->path) == 0 && strcmp(a->ifname, b->ifname) == 0;
+}
+
+static const struct ctl_port_spec *sw_conf_find_port(const struct ctl_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n; i++)
+		if (cfg->v[i].cmd.verb == CTL_ADD_PORT &&
+		    strcmp(cfg->v[i].cmd.u.port_spec.name, name) == 0)
+			return &cfg->v[i].cmd.u.port_spec;
+	return NULL;
+}
+
+/* Ports: delete what the config lacks or changed beyond set-port, add what is new. */
+static int sw_converge_ports(struct sw *sw, const struct ctl_config *cfg, struct ctl_error *err)
+{
+	for (unsigned id = 1; id < DP_MAX_PORTS; id++) {
+		struct sw_port *sp = sw->ports[id];
+		if (!sp)
+			continue;
+		const struct ctl_port_spec *want = sw_conf_find_port(cfg, sp->spec.name);
+		struct sw_port *probe = want ? sw_port_new(sw, want, id) : NULL;
+		if (probe && sw_port_same_kind(&probe->spec, &sp->spec))
+			sw_port_reconfigure(sw, sp, &probe->spec);
+		else
+			sw_port_stop(sw, sp);
+		free(probe);
+	}
+	for (size_t i = 0; i < cfg->n; i++) {
+		const struct ctl_cmd *c = &cfg->v[i].cmd;
+		if (c->verb != CTL_ADD_PORT || sw_port_by_name(sw, c->u.port_spec.name))
+			continue;
+		struct sw_port *sp = sw_port_new(sw, &c->u.port_spec, sw_free_id(sw->ports));
+		if (!sp || sp->port.id == 0) {
+			free(sp);
+			sw_err(err, -1, "no room for port %s", c->u.port_spec.name);
+			return -ENOSPC;
+		}
+		if (sp->port.cfg.type != PORT_TAP && !sp->path_ok) {
+			RS_LOG(RS_LOG_ERR, "sw",
+			       "port %s: socket path in %s too long; give path=", sp->spec.name,
+			       sw->run_dir);
+			free(sp);
+		} else if (sw_port_start(sw, sp, err)) {
+			/* Keep going: one bad port must not take the others down. */
+			RS_LOG(RS_LOG_ERR, "sw", "%s", err->msg);
+			free(sp);
+		}
+	}
+	return 0;
+}
+
+static int sw_converge(struct sw *sw, const struct ctl_config *cfg, struct ctl_error *err)
+{
+	struct ctl_settings s;
+	sw_default_settings(&s);
+	for (size_t i = 0; i < cfg->n; i++)
+		if (cfg->v[i].cmd.verb == CTL_SET)
+			sw_merge_settings(&s, &cfg->v[i].cmd.u.settings);
+	int rc = sw_apply_settings(sw, &s, err);
+	if (rc)
+		return rc;
+	rc = sw_converge_ports(sw, cfg, err);
+	if (rc)
+		return rc;
+	struct cls *flows = sw_flows_build(sw, cfg, sw->ports, err);
+	if (!flows)
+		return -EINVAL;
+	dp_set_rules(sw->dp, flows);
+	return 0;
+}
+
+static int sw_load_config(struct sw *sw, struct ctl_config *cfg, struct ctl_config_error *cerr,
+			  bool *created)
+{
+	*created = false;
+	int rc = ctl_config_load(sw->config_path, cfg, cerr);
+	if (rc != -ENOENT)
+		return rc;
+	*created = true;
+	return ctl_config_parse(sw_default_config, strlen(sw_default_config), "(default)", cfg,
+				cerr);
+}
+
+int sw_reload(struct sw *sw, struct ctl_error *err)
+{
+	struct ctl_config cfg = {0};
+	struct ctl_config_error cerr;
+	bool created;
+	int rc = sw_load_config(sw, &cfg, &cerr, &created);
+	if (rc) {
+		sw_err(err, -1, "%s; running configuration kept", cerr.msg);
+		return rc;
+	}
+	rc = sw_converge(sw, &cfg, err);
+	ctl_config_free(&cfg);
+	if (rc == 0 && created) {
+		struct sw_conf conf;
+		sw_current_conf(sw, &conf);
+		rc = sw_save(sw, &conf, err);
+	}
+	if (rc == 0)
+		RS_LOG(RS_LOG_INFO, "sw", "configuration loaded from %s", sw->config_path);
+	return rc;
+}
+
+struct sw *sw_create(const struct sw_options *opt, struct ctl_config_error *cerr)
+{
+	struct sw *sw = calloc(1, sizeof(*sw));
+	struct ctl_error err;
+	struct dp_settings ds;
+	uint32_t seed = 0;
+
+	memset(cerr, 0, sizeof(*cerr));
+	if (!sw)
+		return NULL;
+	snprintf(sw->config_path, sizeof(sw->config_path), "%s", opt->config_path);
+	snprintf(sw->run_dir, sizeof(sw->run_dir), "%s", opt->run_dir);
+	sw_default_settings(&sw->settings);
+	(void)!getrandom(&seed, sizeof(seed), 0);
+	/* The learning table's size is fixed at start: read it from the file first. */
+	struct ctl_config cfg = {0};
+	bool created;
+	if (sw_load_config(sw, &cfg, cerr, &created))
+		goto fail;
+	for (size_t i = 0; i < cfg.n; i++)
+		if (cfg.v[i].cmd.verb == CTL_SET)
+			sw_merge_settings(&sw->settings, &cfg.v[i].cmd.u.settings);
+	ctl_config_free(&cfg);
+	if (ml_init(&sw->ml, sw->settings.mac_table_size, sw->settings.mac_aging, seed) ||
+	    !(sw->clst = cls_table_create(SW_MAX_RULES, DP_MAX_THREADS * 2)))
+		goto fail_msg;
+	if (sw_dp_settings(&sw->settings, &ds, &err)) {
+		if (snprintf(cerr->msg, sizeof(cerr->msg), "%s: %s", sw->config_path, err.msg) < 0)
+			cerr->msg[0] = '\0';
+		goto fail;
+	}
+	if (!(sw->dp = dp_create(&ds, &sw->ml, sw->clst)))
+		goto fail_msg;
+	dp_set_rules(sw->dp, cls_create(sw->clst));
+	if (sw_reload(sw, &err)) {
+		snprintf(cerr->msg, sizeof(cerr->msg), "%s", err.msg);
+		sw_destroy(sw);
+		return NULL;
+	}
+	return sw;
+fail_msg:
+	snprintf(cerr->msg, sizeof(cerr->msg), "cannot start the switch: %s", strerror(errno));
+fail:
+	sw_destroy(sw);
+	return NULL;
+}
+
+void sw_destroy(struct sw *sw)
+{
+	if (!sw)
+		return;
+	for (unsigned id = 1; id < DP_MAX_PORTS; id++)
+		if (sw->ports[id])
+			sw_port_stop(sw, sw->ports[id]);
+	dp_destroy(sw->dp);
+	if (sw->clst)
+		cls_table_destroy(sw->clst);
+	if (sw->ml.keys)
+		ml_fini(&sw->ml);
+	free(sw);
+}
+
+/* ---- events ---- */
+
+unsigned sw_pollfds(struct sw *sw, struct pollfd *pfd, unsigned max, int *timeout_ms)
+{
+	unsigned n = 0;
+	uint64_t now = (uint64_t)dp_now_ms();
+	for (unsigned id = 1; id < DP_MAX_PORTS; id++) {
+		struct sw_port *sp = sw->ports[id];
+		if (!sp || !sp->opened)
+			continue;
+		sp->pfd_base = n;
+		sp->pfd_n = sp->port.ops->pollfds(&sp->port, &pfd[n], max - n);
+		n += sp->pfd_n;
+		int t = sp->port.ops->timeout_ms(&sp->port, now);
+		if (t >= 0 && (*timeout_ms < 0 || t < *timeout_ms))
+			*timeout_ms = t;
+	}
+	return n;
+}
+
+void sw_handle(struct sw *sw, const struct pollfd *pfd, unsigned n)
+{
+	uint64_t now = (uint64_t)dp_now_ms();
+	for (unsigned id = 1; id < DP_MAX_PORTS; id++) {
+		struct sw_port *sp = sw->ports[id];
+		if (!sp || !sp->opened || sp->pfd_base + sp->pfd_n > n)
+			continue;
+		sp->port.ops->handle(&sp->port, &pfd[sp->pfd_base], sp->pfd_n, now);
+	}
+}
+
+/* ---- dispatch ---- */
+
+int sw_exec(struct sw *sw, const struct ctl_cmd *cmd, bool json, json_t **result,
+	    struct ctl_error *err)
+{
+	int rc = 0;
+	*result = NULL;
+	memset(err, 0, sizeof(*err));
+	err->token_index = -1;
+	switch (cmd->verb) {
+	case CTL_SHOW:
+		*result = sw_show(sw, json);
+		break;
+	case CTL_PORT_STATS:
+		*result = sw_port_stats(sw, cmd->u.port, json, err, &rc);
+		break;
+	case CTL_PMD_SHOW:
+		*result = sw_pmd_show(sw, json);
+		break;
+	case CTL_DUMP_FLOWS:
+		*result = sw_dump_flows(sw, &cmd->u.filter, json);
+		break;
+	case CTL_FDB_SHOW:
+		*result = sw_fdb_show(sw, json);
+		break;
+	case CTL_FDB_FLUSH:
+		if (cmd->u.port[0]) {
+			struct sw_port *sp = sw_port_by_name(sw, cmd->u.port);
+			if (!sp) {
+				sw_err(err, 1, "no port '%s'", cmd->u.port);
+				return -ENOENT;
+			}
+			ml_flush_port(&sw->ml, (uint16_t)sp->port.id);
+		} else {
+			ml_flush_all(&sw->ml);
+		}
+		break;
+	case CTL_RELOAD:
+		rc = sw_reload(sw, err);
+		break;
+	case CTL_ADD_PORT:
+		rc = sw_add_port(sw, &cmd->u.port_spec, err);
+		break;
+	case CTL_DEL_PORT:
+		rc = sw_del_port(sw, cmd->u.port, err);
+		break;
+	case CTL_SET_PORT:
+		rc = sw_set_port(sw, &cmd->u.port_spec, err);
+		break;
+	case CTL_SET:
+		rc = sw_set(sw, &cmd->u.settings, err);
+		break;
+	case CTL_ADD_FLOW:
+		rc = sw_flow_add(sw, &cmd->u.flow, err);
+		break;
+	case CTL_DEL_FLOWS:
+		rc = sw_flows_del(sw, &cmd->u.filter, result, err);
+		break;
+	default:
+		sw_err(err, 0, "unknown command");
+		rc = -EINVAL;
+	}
+	if (rc == 0 && !*result && !json)
+		*result = json_string("");
+	return rc;
+}

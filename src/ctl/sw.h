@@ -1,0 +1,65 @@
+/*
+ * sw.h - the switch as the control plane sees it: the configuration (global
+ * settings, ports with their specs, the flow table), the running objects that
+ * realise it (ports, the datapath, the MAC table), and the execution of every
+ * ringctl command against them.
+ *
+ * Every change follows prepare -> save -> apply: the command is checked and
+ * its effect computed (a port id, a new classifier snapshot) without touching
+ * the running switch; the resulting configuration is written atomically to
+ * the config file; only then is the change applied. A command that cannot be
+ * saved (disk full, read-only) fails with the error and changes nothing. If
+ * applying fails afterwards (a socket path in use), the previous file is
+ * written back.
+ *
+ * Control thread only.
+ */
+#ifndef RS_CTL_SW_H
+#define RS_CTL_SW_H
+
+#include <jansson.h>
+#include <poll.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "ctl_cmd.h"
+
+struct sw;
+
+struct sw_options {
+	const char *config_path; /* the config file, created when missing */
+	const char *run_dir;	 /* default vhost-user socket directory */
+	bool print_qemu_hint;	 /* print how to attach guests after the first load */
+};
+
+/*
+ * Creates the switch from the config file (or the embedded default when the
+ * file does not exist, which is then written). Returns NULL and fills 'err'
+ * (FILE:LINE:COL: reason) when the file cannot be read or has an error.
+ */
+struct sw *sw_create(const struct sw_options *opt, struct ctl_config_error *err);
+void sw_destroy(struct sw *sw);
+
+/*
+ * Runs one command. Query verbs fill '*result' (JSON when 'json', else a JSON
+ * string holding the text a person reads); change verbs leave it NULL or set
+ * a short message. Returns 0 or a negative errno with 'err' naming the
+ * offending token where there is one.
+ */
+int sw_exec(struct sw *sw, const struct ctl_cmd *cmd, bool json, json_t **result,
+	    struct ctl_error *err);
+
+/* Re-reads the config file and converges to it (SIGHUP, ringctl reload). */
+int sw_reload(struct sw *sw, struct ctl_error *err);
+
+/* Port-name resolution for the command parser. */
+int sw_resolve_port(void *sw, const char *name);
+
+/* The control thread's event sources: every port's fds and timers. */
+unsigned sw_pollfds(struct sw *sw, struct pollfd *pfd, unsigned max, int *timeout_ms);
+void sw_handle(struct sw *sw, const struct pollfd *pfd, unsigned n);
+
+/* The embedded default configuration (two vhost-user server ports, vm1 and vm2). */
+extern const char sw_default_config[];
+
+#endif
