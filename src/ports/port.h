@@ -29,6 +29,7 @@
 
 #define PORT_NAME_MAX  16 /* including the NUL; fits an interface name */
 #define PORT_MAX_QUEUES 16
+#define PORT_MAX_POLLFDS 2 /* most pollfds one port asks for (vhost server: listen + conn) */
 
 enum port_type { PORT_VHOST_SERVER, PORT_VHOST_CLIENT, PORT_TAP };
 enum port_dir { PORT_RX, PORT_TX };
@@ -62,6 +63,7 @@ struct port_queue_stats {
 	uint64_t drop_full;      /* tx: no room in the guest/tap queue */
 	uint64_t drop_too_big;   /* frame larger than the buffers */
 	uint64_t drop_malformed; /* rx: bad frame or offload metadata from the port */
+	uint64_t drop_error;     /* the port's fd failed (tap: interface down, I/O error) */
 	uint64_t broken;         /* 1 when the queue was stopped for a protocol violation */
 	const char *broken_reason; /* static string, or NULL */
 };
@@ -74,12 +76,16 @@ struct port_ops {
 	unsigned (*pollfds)(struct port *p, struct pollfd *pfd, unsigned max);
 	void (*handle)(struct port *p, const struct pollfd *pfd, unsigned n, uint64_t now_ms);
 	int (*timeout_ms)(struct port *p, uint64_t now_ms); /* -1: none */
-	/* Datapath. Bursts return a count (>= 0) or -EIO when the queue is broken. */
+	/* Datapath. Bursts return a count (>= 0) or -EIO when the queue is broken.
+	 * rx_burst sets in_port (the low 16 bits of id) and in_queue of every pbuf it returns. */
 	int (*rx_burst)(struct port *p, uint16_t q, struct pbuf_pool *pool, struct pbuf **pkts,
 			unsigned max);
-	/* Copies the frames out; the caller keeps ownership of every pbuf. */
+	/* Copies the frames out; the caller keeps ownership of every pbuf. Returns the frames
+	 * delivered: the others were counted (drop_full, drop_too_big, drop_error). */
 	int (*tx_burst)(struct port *p, uint16_t q, struct pbuf *const *pkts, unsigned n);
-	/* Adaptive polling: the fd to sleep on for rx queue q (-1: cannot sleep). */
+	/* Adaptive polling: the fd to sleep on for rx queue q (-1: cannot sleep), valid while
+	 * the queue is ready. Watch it edge-triggered (EPOLLET), as tools/loopback.c does: a
+	 * vhost kick eventfd is never drained, so level-triggered it would stay readable. */
 	int (*rxq_wait_fd)(struct port *p, uint16_t q);
 	/* Enables (true) or disables wake-ups for rx queue q; on enable returns true
 	 * when frames arrived meanwhile (do not sleep). */
