@@ -271,7 +271,7 @@ static int sw_port_start(struct sw *sw, struct sw_port *sp, struct ctl_error *er
 	}
 	sp->opened = true;
 	RS_LOG(RS_LOG_INFO, "sw", "port %s (id %u, %s) added", sp->spec.name, sp->port.id,
-	       sp->port.ops->type_name);
+	       port_type_name(sp->port.cfg.type));
 	return 0;
 }
 

@@ -83,7 +83,7 @@ static json_t *sw_port_json(struct sw *sw, struct sw_port *sp)
 		if (rx & (1u << q))
 			json_array_append_new(threads, json_integer(thread_of[q]));
 	return json_pack("{s:s, s:i, s:s, s:s, s:s, s:i, s:o, s:o, s:o}", "name", sp->spec.name,
-			 "id", (int)sp->port.id, "type", sp->port.ops->type_name, "config", cmd,
+			 "id", (int)sp->port.id, "type", port_type_name(sp->port.cfg.type), "config", cmd,
 			 "path",
 			 sp->port.cfg.type == PORT_TAP ? sp->port.cfg.ifname : sp->port.cfg.path,
 			 "queues", sp->spec.queues, "rxq_ready", sw_bits_array(rx), "txq_ready",
