@@ -66,8 +66,15 @@ switch_ok() {
     st="$(e2e_switch_stats)" || e2e_fail "$1: no stats from the switch"
     broken="$(e2e_stats_broken "$st")"
     [[ -z "$broken" ]] || e2e_fail "$1: queues marked broken: $broken"
-    e2e_log "$1: switch port0 tx=$(e2e_stats_sum "$st" 0 tx) rx=$(e2e_stats_sum "$st" 0 rx)" \
-        "port1 tx=$(e2e_stats_sum "$st" 1 tx) rx=$(e2e_stats_sum "$st" 1 rx)"
+    local p f d summary=""
+    for p in 0 1; do
+        d=0
+        for f in drop_ring_full drop_too_big drop_too_many_iov drop_not_ready; do
+            d=$((d + $(e2e_stats_sum "$st" $p rx $f) + $(e2e_stats_sum "$st" $p tx $f)))
+        done
+        summary+=" port$p tx=$(e2e_stats_sum "$st" $p tx) rx=$(e2e_stats_sum "$st" $p rx) drops=$d"
+    done
+    e2e_log "$1: switch$summary"
     LAST_STATS="$st"
 }
 

@@ -48,13 +48,16 @@ for v in $VARIANTS; do
     q="${v%%:*}" mrg="${v##*:}" n=$((n + 1))
     tag="queues=$q mrg_rxbuf=$mrg"
     e2e_log "variant $tag"
-    before="$(e2e_switch_stats)" || e2e_fail "no stats from the switch"
     log="$E2E_TMP/fe$n.log"
     e2e_testpmd_start "$E2E_TMP/fe$n" "$log" "0@0,1@0" \
         --vdev "net_virtio_user0,path=$RUN/port0.sock,queues=$q,mrg_rxbuf=$mrg,packed_vq=0,mac=02:00:00:00:00:01" \
         --vdev "net_virtio_user1,path=$RUN/port1.sock,queues=$q,mrg_rxbuf=$mrg,packed_vq=0,mac=02:00:00:00:00:02" \
         -- --rxq="$q" --txq="$q" --nb-cores=1 --forward-mode=io
     fe_pid=$TP_PID fifo=$TP_FIFO
+    # The switch lists only the queues of connected front-ends, with counters
+    # kept across connections: take the baseline now that testpmd is
+    # connected and before it sends anything.
+    before="$(e2e_switch_stats)" || e2e_fail "no stats from the switch"
     e2e_testpmd_cmd "$log" "$fifo" "start tx_first 8"
     sleep 1
     l0=$(lines "$log")
