@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -137,9 +138,13 @@ static int hx_teardown(void **state)
 	hx_good_traffic();
 	fe_close(&H.h);
 	fe_close(&H.p);
-	if (lb_wait_counts(H.lb.pid, H.base_fds, H.base_maps, 3000) < 0)
+	if (lb_wait_counts(H.lb.pid, H.base_fds, H.base_maps, 3000) < 0) {
+		int fds = H.base_fds, maps = H.base_maps;
+		H.base_fds = lb_fd_count(H.lb.pid); /* later rows compare with the new level */
+		H.base_maps = lb_map_count(H.lb.pid);
 		fail_msg("tool resources not back to baseline: fds %d (was %d), maps %d (was %d)",
-			 lb_fd_count(H.lb.pid), H.base_fds, lb_map_count(H.lb.pid), H.base_maps);
+			 H.base_fds, fds, H.base_maps, maps);
+	}
 	assert_true(lb_alive(&H.lb));
 	hx_good_traffic();
 	return 0;
@@ -247,6 +252,11 @@ static struct lb_qstat hx_wait_stat(int qid, bool (*pred)(const struct lb_qstat 
 static void hx_expect_reject(uint32_t request)
 {
 	int r = fe_wait_ack(&H.h, request, 2000);
+	if (getenv("RS_IT_VERBOSE"))
+		print_message("  request %u: %s\n", request,
+			      r == -EIO		 ? "error ack"
+			      : r == -ECONNRESET ? "dropped"
+						 : "?");
 	if (r == -EIO || r == -ECONNRESET)
 		return;
 	if (r == 0)

@@ -124,6 +124,8 @@ static uint64_t fe_mem_needed(const struct fe *fe, uint32_t slot)
 	uint64_t n = fe->cfg.queue_size;
 	uint64_t q = 4096 + virtq_desc_bytes(n) + virtq_avail_bytes(n) + 64 + 4096 +
 		     virtq_used_bytes(n) + n * 16 * FE_MAX_SEGS + 2048 + n * slot + slot;
+	if (fe->cfg.straddle) /* one region per queue, each queue's data crossing into the next */
+		return fe->cfg.nregions * (q + 65536);
 	uint64_t slack = fe->cfg.nregions * (n * 16 * FE_MAX_SEGS + 16 * n + 2 * slot + 65536);
 	return q * 2 * fe->cfg.queue_pairs + slack;
 }
@@ -173,6 +175,8 @@ static int fe_enable_queue(struct fe *fe, uint16_t qid)
 int fe_setup_rings(struct fe *fe)
 {
 	uint32_t slot = fe_slot_size(fe);
+	if (fe->cfg.straddle && fe->cfg.nregions <= 2u * fe->cfg.queue_pairs)
+		return fe_fail(fe, -EINVAL, "straddle needs more regions than queues");
 	int err =
 	    fe_mem_create(&fe->mem, fe->cfg.mem_size ? fe->cfg.mem_size : fe_mem_needed(fe, slot),
 			  fe->cfg.nregions);

@@ -128,6 +128,7 @@ struct fe {
 	struct fe_mem mem;
 	struct fe_vq vq[FE_MAX_QUEUES];
 	uint64_t dev_errors; /* device protocol violations seen on the rings */
+	uint64_t straddled;  /* chain pieces given to the device that cross regions */
 	uint64_t last_ack;   /* payload of the last REPLY_ACK */
 	char err[256];
 };
@@ -196,6 +197,8 @@ void fe_mem_destroy(struct fe_mem *m);
  * crosses a region boundary (rings, indirect tables). Returns the gpa, 0 when full.
  */
 uint64_t fe_mem_alloc(struct fe_mem *m, uint64_t len, uint64_t align, bool one_region);
+/* The first region start above 'gpa', 0 when none. */
+uint64_t fe_mem_boundary_after(const struct fe_mem *m, uint64_t gpa);
 /* Our pointer to [gpa, gpa+len) when it lies in one region, else NULL. */
 void *fe_mem_ptr(const struct fe_mem *m, uint64_t gpa, uint64_t len);
 /* Copies across region boundaries; -EFAULT when any byte is outside memory. */
@@ -211,7 +214,9 @@ uint32_t fe_mem_table(const struct fe_mem *m, struct vhost_user_mem_table *t);
 /*
  * Lays out queue 'vq' (num entries, 'slot_size' data bytes per head) in 'm'
  * and creates its eventfds. Rings and indirect tables never cross a region
- * boundary; with 'straddle' the data slots are misaligned so some do.
+ * boundary; with 'straddle' the data slots are misaligned and the first one
+ * starts 100 bytes before a region boundary, so the first piece of head 0
+ * (always handed out first) crosses it.
  */
 int fe_vq_create(struct fe_vq *vq, struct fe_mem *m, uint16_t qid, uint16_t num, uint32_t slot_size,
 		 bool event_idx, bool straddle);

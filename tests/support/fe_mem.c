@@ -95,6 +95,14 @@ uint64_t fe_mem_alloc(struct fe_mem *m, uint64_t len, uint64_t align, bool one_r
 	return at;
 }
 
+uint64_t fe_mem_boundary_after(const struct fe_mem *m, uint64_t gpa)
+{
+	for (unsigned i = 1; i < m->nregions; i++)
+		if (m->r[i].gpa > gpa)
+			return m->r[i].gpa;
+	return 0;
+}
+
 void *fe_mem_ptr(const struct fe_mem *m, uint64_t gpa, uint64_t len)
 {
 	const struct fe_region *r = fe_mem_find(m, gpa);

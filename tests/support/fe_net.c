@@ -43,6 +43,8 @@ static uint64_t fe_slot(const struct fe_vq *vq, uint16_t head)
 static void fe_write_chain(struct fe *fe, struct fe_vq *vq, uint16_t head, const struct fe_seg *s,
 			   unsigned n, uint16_t flags, bool indirect)
 {
+	for (unsigned i = 0; i < n; i++)
+		fe->straddled += fe_mem_ptr(&fe->mem, s[i].gpa, s[i].len) == NULL;
 	if (indirect) {
 		uint64_t tgpa = vq->itab_gpa + (uint64_t)head * 16 * FE_MAX_SEGS;
 		struct virtq_desc *t = fe_mem_ptr(&fe->mem, tgpa, 16ull * n);

@@ -34,8 +34,12 @@ static int fe_vq_layout(struct fe_vq *vq, struct fe_mem *m, bool straddle)
 	vq->avail_gpa = fe_mem_alloc(m, virtq_avail_bytes(n), 64, true);
 	vq->used_gpa = fe_mem_alloc(m, virtq_used_bytes(n), 4096, true);
 	vq->itab_gpa = fe_mem_alloc(m, (uint64_t)n * 16 * FE_MAX_SEGS, 64, true);
-	if (straddle && !fe_mem_alloc(m, 2000, 1, false))
-		return -ENOMEM;
+	if (straddle) {
+		uint64_t b = fe_mem_boundary_after(m, m->next + 100);
+		if (!b)
+			return -ENOMEM;
+		m->next = b - 100;
+	}
 	vq->buf_gpa =
 	    fe_mem_alloc(m, (uint64_t)n * vq->slot_size, straddle ? 64 : vq->slot_size, false);
 	if (!vq->desc_gpa || !vq->avail_gpa || !vq->used_gpa || !vq->itab_gpa || !vq->buf_gpa)
