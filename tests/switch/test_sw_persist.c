@@ -17,6 +17,8 @@
  *    port cannot be opened (socket directory missing) and whose flow uses
  *    that port: reload must either converge or refuse with the running
  *    switch unchanged, and a start must still bring the other ports up.
+ *  - test_sw_config_sequence: del-port, set-port and del-flows lines of a
+ *    config file (which config.h allows) are honoured at start.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -496,6 +498,36 @@ static void test_sw_start_port_fails(void **state)
 	assert_string_equal(names, "vm1 vm3");
 }
 
+/*
+ * config.h allows del-port, set-port and del-flows lines in a config file
+ * (checked as a sequence by the loader): the daemon must honour them.
+ */
+static void test_sw_config_sequence(void **state)
+{
+	(void)state;
+	swd_start(&T.d, "add-port vm1 vhost-user-server\n"
+			"add-port vm2 vhost-user-server\n"
+			"del-port vm2\n"
+			"set-port vm1 tag=10\n"
+			"add-flow 'priority=5,in_port=vm1,actions=drop'\n"
+			"del-flows in_port=vm1\n"
+			"add-port vm2 vhost-user-server queues=2\n");
+	char cfg[256];
+	pt_port_config("vm1", cfg, sizeof(cfg));
+	if (!strstr(cfg, " tag=10"))
+		fail_msg("'set-port vm1 tag=10' (line 4) ignored: vm1 is '%s'", cfg);
+	pt_port_config("vm2", cfg, sizeof(cfg));
+	if (!strstr(cfg, " queues=2"))
+		fail_msg("'del-port vm2' then 'add-port vm2 ... queues=2' (lines 3, 7) ignored: "
+			 "vm2 is '%s'",
+			 cfg);
+	json_t *fl = swctl_ok(&T.d, true, "dump-flows");
+	size_t n = json_array_size(fl);
+	json_decref(fl);
+	if (n != 0)
+		fail_msg("'del-flows in_port=vm1' (line 6) ignored: %zu rule(s) left", n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -503,6 +535,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sw_save_failure, pt_setup, pt_teardown),
 	    cmocka_unit_test_setup_teardown(test_sw_reload_port_fails, pt_setup, pt_teardown),
 	    cmocka_unit_test_setup_teardown(test_sw_start_port_fails, pt_setup, pt_teardown),
+	    cmocka_unit_test_setup_teardown(test_sw_config_sequence, pt_setup, pt_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,8 @@
  * untagged. Tagged frames on an access port, untagged frames or VIDs outside
  * the list on the trunk are dropped and counted (drops.vlan). A priority tag
  * (VID 0) on an access port is accepted. Learning is per VLAN. set-port
- * moves a port to another VLAN at run time.
+ * moves a port to another VLAN at run time. test_sw_vlan_pcp: the 802.1Q
+ * priority is kept from trunk to trunk and from a priority tag, as in OVS.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -35,6 +36,15 @@ static struct vt {
 	struct swt_mac mac[NP];
 	uint32_t seq;
 } T;
+
+static int vt_teardown(void **state)
+{
+	(void)state;
+	for (int i = 0; i < NP; i++)
+		fe_close(&T.fe[i]);
+	swd_cleanup(&T.d);
+	return 0;
+}
 
 struct want {
 	int port;
@@ -155,8 +165,72 @@ static void test_sw_vlan(void **state)
 	swd_cleanup(&T.d);
 }
 
+/*
+ * The 802.1Q priority (PCP) survives normal switching, as in OVS: a frame
+ * tagged VID 10 PCP 5 on one trunk leaves another trunk as VID 10 PCP 5, and
+ * a priority-tagged frame (VID 0, PCP 3) on an access port of VLAN 10 leaves a
+ * trunk as VID 10 PCP 3 (OVS keeps the PCP in the flow's VLAN header and only
+ * replaces the VID).
+ */
+/* Receives one frame on 'fe'; true when it equals 'want', else prints both TCIs. */
+static bool vt_tci_is(struct fe *fe, const char *who, const uint8_t *want, size_t len)
+{
+	uint8_t got[SWT_FRAME_MAX + 64];
+	size_t n = 0;
+	int err = fe_recv(fe, 0, got, sizeof(got), &n);
+	if (err < 0)
+		fail_msg("%s: no frame (%d: %s)", who, err, fe->err);
+	if (n == len && memcmp(got, want, len) == 0)
+		return true;
+	fprintf(stderr, "%s: want TCI 0x%02x%02x, got %zu bytes with TCI 0x%02x%02x\n", who,
+		want[14], want[15], n, got[14], got[15]);
+	return false;
+}
+
+static void test_sw_vlan_pcp(void **state)
+{
+	(void)state;
+	memset(&T, 0, sizeof(T));
+	swd_start(&T.d, "add-port vm1 vhost-user-server tag=10\n"
+			"add-port t1 vhost-user-server trunks=10,20\n"
+			"add-port t2 vhost-user-server trunks=10,20\n");
+	static const char *const pn[3] = {"vm1", "t1", "t2"};
+	for (int i = 0; i < 3; i++) {
+		T.mac[i] = swt_mac((uint8_t)(0x40 + i));
+		swt_fe_attach(&T.d, &T.fe[i], pn[i], 1);
+	}
+	uint8_t plain[SWT_FRAME_MAX], f[SWT_FRAME_MAX], e[SWT_FRAME_MAX];
+	size_t len = swt_eth(plain, 100, swt_bcast, T.mac[1], 1), flen, elen;
+
+	/* t1: VID 10 PCP 5 -> vm1 untagged, t2 VID 10 PCP 5. */
+	memcpy(f, plain, len);
+	flen = swt_tag(f, len, 5 << 13 | 10);
+	swt_send(&T.fe[1], 0, f, flen);
+	swt_expect(&T.fe[0], "vm1", 0, plain, len);
+	int bad = !vt_tci_is(&T.fe[2], "t2, trunk to trunk", f, flen);
+
+	/* vm1: priority tag PCP 3 -> t1 and t2 as VID 10 PCP 3. */
+	len = swt_eth(plain, 100, swt_bcast, T.mac[0], 2);
+	memcpy(f, plain, len);
+	flen = swt_tag(f, len, 3 << 13);
+	swt_send(&T.fe[0], 0, f, flen);
+	memcpy(e, plain, len);
+	elen = swt_tag(e, len, 3 << 13 | 10);
+	bad += !vt_tci_is(&T.fe[1], "t1, priority tag from an access port", e, elen);
+	bad += !vt_tci_is(&T.fe[2], "t2, priority tag from an access port", e, elen);
+	if (bad)
+		fail_msg("%d frame(s) lost their 802.1Q PCP (printed above)", bad);
+
+	for (int i = 0; i < 3; i++)
+		swt_fe_detach(&T.fe[i]);
+	swd_cleanup(&T.d);
+}
+
 int main(void)
 {
-	const struct CMUnitTest tests[] = {cmocka_unit_test(test_sw_vlan)};
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_sw_vlan),
+	    cmocka_unit_test_teardown(test_sw_vlan_pcp, vt_teardown),
+	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
