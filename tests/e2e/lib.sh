@@ -198,7 +198,8 @@ e2e_switch_stats() {
     local before
     before=$(e2e_count "$SW_OUT" '^stats end')
     kill -USR1 "$SW_PID" || return 1
-    e2e_wait_for 5 test "$(e2e_count "$SW_OUT" '^stats end')" -gt "$before" || return 1
+    _e2e_stats_done() { (($(e2e_count "$SW_OUT" '^stats end') > before)); }
+    e2e_wait_for 5 _e2e_stats_done || return 1
     awk -v n="$before" '/^stats end/ { if (k++ == n) exit } k == n && /^stats /' "$SW_OUT"
 }
 
