@@ -363,6 +363,11 @@ e2e_wait_guest() {
     done
     python3 "$E2E_DIR/guestctl.py" wait "$E2E_TMP/$name.console" -t $((end - SECONDS > 5 ? end - SECONDS : 5)) ||
         e2e_fail "guest $name: no shell on the console"
+    # QEMU falls back to its own virtio-net emulation (no traffic reaches
+    # the switch) when the back-end refuses a vhost-user request.
+    if grep -q -E 'unable to start vhost net|vhost_set_mem_table failed|vhost.*failed' "$E2E_TMP/$name.qemu.err" 2>/dev/null; then
+        e2e_fail "guest $name: QEMU could not start vhost-user: $(grep -E 'vhost' "$E2E_TMP/$name.qemu.err" | sort | uniq -c | tr '\n' ';')"
+    fi
 }
 
 # e2e_guest NAME [-t SECS] CMD...: run CMD in the guest, print its output,
