@@ -18,7 +18,7 @@
 # from the last line starting with "SKIP:").
 #
 # Host packages (Debian): qemu-system-x86 (QEMU tests), dpdk-dev
-# (dpdk-testpmd), python3 (guestctl.py), coreutils/procps/iproute-less basics.
+# (dpdk-testpmd), python3 (guestctl.py), coreutils (timeout, stdbuf).
 
 E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 E2E_REPO="$(cd "$E2E_DIR/../.." && pwd)"
@@ -299,6 +299,8 @@ e2e_testpmd_quit() {
 #   sock=PATH     vhost-user socket
 #   server=1      QEMU listens on PATH (switch in --client mode)
 #   queues=N      vhost-user queue pairs (N>1 adds mq=on and rsmq=N)
+#   rsmq=N        queue pairs the guest enables (default: queues; 0: leave
+#                 Linux's default, min(pairs, vCPUs) = 1 here)
 #   reboot=1      allow guest reboots (no -no-reboot)
 # Sets G_PID[NAME]; console socket $E2E_TMP/NAME.console, log $E2E_TMP/NAME.log.
 # ---------------------------------------------------------------------------
@@ -311,7 +313,7 @@ e2e_need_guest() {
 }
 
 e2e_start_guest() {
-    local name="$1" ip="" mac="" sock="" server=0 queues=1 reboot=0 kv
+    local name="$1" ip="" mac="" sock="" server=0 queues=1 reboot=0 rsmq="" kv
     shift
     for kv in "$@"; do
         case "$kv" in
@@ -321,6 +323,7 @@ e2e_start_guest() {
         server=*) server="${kv#server=}" ;;
         queues=*) queues="${kv#queues=}" ;;
         reboot=*) reboot="${kv#reboot=}" ;;
+        rsmq=*) rsmq="${kv#rsmq=}" ;;
         *) e2e_fail "e2e_start_guest: unknown option $kv" ;;
         esac
     done
@@ -331,7 +334,7 @@ e2e_start_guest() {
     if ((queues > 1)); then
         netdev+=",queues=$queues"
         dev+=",mq=on"
-        append+=" rsmq=$queues"
+        [[ "${rsmq:-$queues}" != 0 ]] && append+=" rsmq=${rsmq:-$queues}"
     fi
     local args=(-name "$name" -machine pc,accel=tcg -cpu max -smp 1 -m 512
         -nodefaults -display none -monitor none

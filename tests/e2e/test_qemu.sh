@@ -44,10 +44,10 @@ ping_ok() {
     e2e_figure "ping RTT guest-to-guest: $(echo "$out" | sed -n 's/.*min\/avg\/max = \([^ ]*\).*/\1/p') ms ($what)"
 }
 
-# iperf_ok FROM TO WHAT [IPERF ARGS]: iperf3 TCP for 5 s, > 0 bit/s.
+# iperf_ok FROM TO TO_IP WHAT [IPERF ARGS]: iperf3 TCP for 5 s, > 0 bit/s.
 iperf_ok() {
-    local from="$1" to="$2" what="$3" out rate
-    shift 3
+    local from="$1" to="$2" to_ip="$3" what="$4" out rate
+    shift 4
     e2e_guest "$to" "iperf3 -s -D -1 >/dev/null 2>&1" || e2e_fail "$what: iperf3 -s in $to"
     sleep 0.5
     out="$(e2e_guest "$from" -t 40 iperf3 -c "$to_ip" -t 5 -f m "$@")" ||
@@ -75,7 +75,6 @@ switch_ok() {
         summary+=" port$p tx=$(e2e_stats_sum "$st" $p tx) rx=$(e2e_stats_sum "$st" $p rx) drops=$d"
     done
     e2e_log "$1: switch$summary"
-    LAST_STATS="$st"
 }
 
 start_pair() { # start_pair RUN EXTRA-OPTIONS... (for both guests)
@@ -95,7 +94,7 @@ phase_sq() {
     e2e_guest g0 'cat /sys/class/net/eth0/operstate; ls /sys/class/net/eth0/queues' | tr '\n' ' ' >&2; echo >&2
     ping_ok g0 $IP1 "1 queue pair"
     ping_ok g1 $IP0 "1 queue pair, reverse"
-    to_ip=$IP1 iperf_ok g0 g1 "1 queue pair"
+    iperf_ok g0 g1 $IP1 "1 queue pair"
     switch_ok "sq after iperf3"
 
     # Reboot g0: reset, renegotiation, same switch.
@@ -140,7 +139,7 @@ phase_mq() {
             e2e_fail "mq: cannot clear XPS in $g"
     done
     ping_ok g0 $IP1 "2 queue pairs"
-    to_ip=$IP1 iperf_ok g0 g1 "2 queue pairs, 8 streams" -P 8
+    iperf_ok g0 g1 $IP1 "2 queue pairs, 8 streams" -P 8
     for g in g0 g1; do
         out="$(e2e_guest $g "ethtool -S eth0 | grep -E '_queue_[01]_packets'" | tr -s ' \n' ' ')"
         e2e_log "mq: $g: $out"
