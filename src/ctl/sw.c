@@ -57,7 +57,7 @@ const char *sw_port_name(void *ctx, uint32_t id)
 
 /* ---- settings ---- */
 
-static void sw_default_settings(struct ctl_settings *s)
+void sw_default_settings(struct ctl_settings *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->set = CTL_SET_F_PMD_CORES | CTL_SET_F_POLL_MODE | CTL_SET_F_IDLE_US |
@@ -72,7 +72,7 @@ static void sw_default_settings(struct ctl_settings *s)
 	s->log_level = RS_LOG_INFO;
 }
 
-static void sw_merge_settings(struct ctl_settings *dst, const struct ctl_settings *upd)
+void sw_merge_settings(struct ctl_settings *dst, const struct ctl_settings *upd)
 {
 	if (upd->set & CTL_SET_F_PMD_CORES)
 		memcpy(dst->pmd_cores, upd->pmd_cores, sizeof(dst->pmd_cores));
@@ -88,8 +88,7 @@ static void sw_merge_settings(struct ctl_settings *dst, const struct ctl_setting
 		dst->log_level = upd->log_level;
 }
 
-static int sw_dp_settings(const struct ctl_settings *s, struct dp_settings *out,
-			  struct ctl_error *err)
+int sw_dp_settings(const struct ctl_settings *s, struct dp_settings *out, struct ctl_error *err)
 {
 	memset(out, 0, sizeof(*out));
 	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
@@ -113,7 +112,7 @@ static int sw_dp_settings(const struct ctl_settings *s, struct dp_settings *out,
 }
 
 /* Applies settings that need no restart of anything and the datapath's. */
-static int sw_apply_settings(struct sw *sw, const struct ctl_settings *s, struct ctl_error *err)
+int sw_apply_settings(struct sw *sw, const struct ctl_settings *s, struct ctl_error *err)
 {
 	struct dp_settings ds;
 	int rc = sw_dp_settings(s, &ds, err);
@@ -183,7 +182,7 @@ out:
 
 /* ---- ports ---- */
 
-static void sw_port_fill_defaults(struct sw *sw, struct ctl_port_spec *s)
+int sw_port_fill_defaults(struct sw *sw, struct ctl_port_spec *s)
 {
 	bool vhost = s->type != CTL_PORT_TAP;
 	if (!(s->set & CTL_PORT_F_QUEUES)) {
@@ -191,11 +190,12 @@ static void sw_port_fill_defaults(struct sw *sw, struct ctl_port_spec *s)
 		s->set |= CTL_PORT_F_QUEUES;
 	}
 	if (s->type == CTL_PORT_VHOST_SERVER && !(s->set & CTL_PORT_F_PATH)) {
-		/* sw_add_port() and the config loader check the length first. */
-		if (snprintf(s->path, sizeof(s->path), "%s/%s.sock", sw->run_dir, s->name) <
+		if (snprintf(s->path, sizeof(s->path), "%s/%s.sock", sw->run_dir, s->name) >=
 		    (int)sizeof(s->path))
-			s->set |= CTL_PORT_F_PATH;
+			return -ENAMETOOLONG;
+		s->set |= CTL_PORT_F_PATH;
 	}
+	return 0;
 }
 
 static void sw_port_cfg(const struct ctl_port_spec *s, struct port_cfg *c)
@@ -244,8 +244,12 @@ static unsigned sw_free_id(struct sw_port *const *ports)
 	return 0;
 }
 
-/* Creates, registers with the datapath and opens a port. */
-static int sw_port_start(struct sw *sw, struct sw_port *sp, struct ctl_error *err)
+/*
+ * Registers a port with the datapath and opens it. When opening fails, a port
+ * from the config file ('keep_on_error') stays configured, closed, with its
+ * error shown and retried on reload; an interactive add-port is undone.
+ */
+int sw_port_start(struct sw *sw, struct sw_port *sp, bool keep_on_error, struct ctl_error *err)
 {
 	struct dp_port_vlan vlan;
 	int core[PORT_MAX_QUEUES];
@@ -265,17 +269,35 @@ static int sw_port_start(struct sw *sw, struct sw_port *sp, struct ctl_error *er
 		sw_err(err, 1, "port %s: cannot open %s: %s", sp->spec.name,
 		       sp->port.cfg.type == PORT_TAP ? sp->port.cfg.ifname : sp->port.cfg.path,
 		       strerror(-rc));
+		snprintf(sp->error, sizeof(sp->error), "%s", err->msg);
+		if (keep_on_error)
+			return rc;
 		dp_port_del(sw->dp, &sp->port);
 		sw->ports[sp->port.id] = NULL;
 		return rc;
 	}
 	sp->opened = true;
+	sp->error[0] = '\0';
 	RS_LOG(RS_LOG_INFO, "sw", "port %s (id %u, %s) added", sp->spec.name, sp->port.id,
 	       port_type_name(sp->port.cfg.type));
 	return 0;
 }
 
-static void sw_port_stop(struct sw *sw, struct sw_port *sp)
+void sw_port_retry_open(struct sw *sw, struct sw_port *sp)
+{
+	(void)sw;
+	int rc = sp->port.ops->open(&sp->port);
+	if (rc) {
+		RS_LOG(RS_LOG_ERR, "sw", "port %s: still cannot open: %s", sp->spec.name,
+		       strerror(-rc));
+		return;
+	}
+	sp->opened = true;
+	sp->error[0] = '\0';
+	RS_LOG(RS_LOG_INFO, "sw", "port %s opened", sp->spec.name);
+}
+
+void sw_port_stop(struct sw *sw, struct sw_port *sp)
 {
 	dp_port_del(sw->dp, &sp->port);
 	if (sp->opened)
@@ -284,15 +306,14 @@ static void sw_port_stop(struct sw *sw, struct sw_port *sp)
 	free(sp);
 }
 
-static struct sw_port *sw_port_new(struct sw *sw, const struct ctl_port_spec *spec, unsigned id)
+struct sw_port *sw_port_new(struct sw *sw, const struct ctl_port_spec *spec, unsigned id)
 {
 	struct sw_port *sp = calloc(1, sizeof(*sp));
 	if (!sp)
 		return NULL;
 	sp->spec = *spec;
-	sw_port_fill_defaults(sw, &sp->spec);
+	sp->path_ok = sw_port_fill_defaults(sw, &sp->spec) == 0;
 	sp->port.id = id;
-	sp->path_ok = (sp->spec.set & CTL_PORT_F_PATH) != 0;
 	snprintf(sp->port.name, sizeof(sp->port.name), "%s", spec->name);
 	sw_port_cfg(&sp->spec, &sp->port.cfg);
 	return sp;
@@ -325,7 +346,7 @@ static int sw_add_port(struct sw *sw, const struct ctl_port_spec *spec, struct c
 	next[id] = sp;
 	struct sw_conf conf = {.settings = &sw->settings, .ports = next, .cls = dp_rules(sw->dp)};
 	int rc = sw_save(sw, &conf, err);
-	if (rc == 0 && (rc = sw_port_start(sw, sp, err)) != 0) {
+	if (rc == 0 && (rc = sw_port_start(sw, sp, false, err)) != 0) {
 		struct sw_conf old;
 		struct ctl_error ignored;
 		sw_current_conf(sw, &old);
@@ -365,7 +386,7 @@ static int sw_del_port(struct sw *sw, const char *name, struct ctl_error *err)
 }
 
 /* Applies the changeable fields of 'spec' to a running port. */
-static int sw_port_reconfigure(struct sw *sw, struct sw_port *sp, const struct ctl_port_spec *spec)
+int sw_port_reconfigure(struct sw *sw, struct sw_port *sp, const struct ctl_port_spec *spec)
 {
 	struct dp_port_vlan vlan;
 	int core[PORT_MAX_QUEUES];
@@ -411,80 +432,12 @@ static int sw_set(struct sw *sw, const struct ctl_settings *upd, struct ctl_erro
 	return rc ? rc : sw_apply_settings(sw, &next, err);
 }
 
-/* ---- convergence (start and reload) ---- */
+/* ---- convergence (start and reload): see sw_plan.c ---- */
 
-static bool sw_port_same_kind(const struct ctl_port_spec *a, const struct ctl_port_spec *b)
+bool sw_port_same_kind(const struct ctl_port_spec *a, const struct ctl_port_spec *b)
 {
 	return a->type == b->type && a->queues == b->queues && a->perm == b->perm &&
 	       strcmp(a->path, b->path) == 0 && strcmp(a->ifname, b->ifname) == 0;
-}
-
-static const struct ctl_port_spec *sw_conf_find_port(const struct ctl_config *cfg, const char *name)
-{
-	for (size_t i = 0; i < cfg->n; i++)
-		if (cfg->v[i].cmd.verb == CTL_ADD_PORT &&
-		    strcmp(cfg->v[i].cmd.u.port_spec.name, name) == 0)
-			return &cfg->v[i].cmd.u.port_spec;
-	return NULL;
-}
-
-/* Ports: delete what the config lacks or changed beyond set-port, add what is new. */
-static int sw_converge_ports(struct sw *sw, const struct ctl_config *cfg, struct ctl_error *err)
-{
-	for (unsigned id = 1; id < DP_MAX_PORTS; id++) {
-		struct sw_port *sp = sw->ports[id];
-		if (!sp)
-			continue;
-		const struct ctl_port_spec *want = sw_conf_find_port(cfg, sp->spec.name);
-		struct sw_port *probe = want ? sw_port_new(sw, want, id) : NULL;
-		if (probe && sw_port_same_kind(&probe->spec, &sp->spec))
-			sw_port_reconfigure(sw, sp, &probe->spec);
-		else
-			sw_port_stop(sw, sp);
-		free(probe);
-	}
-	for (size_t i = 0; i < cfg->n; i++) {
-		const struct ctl_cmd *c = &cfg->v[i].cmd;
-		if (c->verb != CTL_ADD_PORT || sw_port_by_name(sw, c->u.port_spec.name))
-			continue;
-		struct sw_port *sp = sw_port_new(sw, &c->u.port_spec, sw_free_id(sw->ports));
-		if (!sp || sp->port.id == 0) {
-			free(sp);
-			sw_err(err, -1, "no room for port %s", c->u.port_spec.name);
-			return -ENOSPC;
-		}
-		if (sp->port.cfg.type != PORT_TAP && !sp->path_ok) {
-			RS_LOG(RS_LOG_ERR, "sw",
-			       "port %s: socket path in %s too long; give path=", sp->spec.name,
-			       sw->run_dir);
-			free(sp);
-		} else if (sw_port_start(sw, sp, err)) {
-			/* Keep going: one bad port must not take the others down. */
-			RS_LOG(RS_LOG_ERR, "sw", "%s", err->msg);
-			free(sp);
-		}
-	}
-	return 0;
-}
-
-static int sw_converge(struct sw *sw, const struct ctl_config *cfg, struct ctl_error *err)
-{
-	struct ctl_settings s;
-	sw_default_settings(&s);
-	for (size_t i = 0; i < cfg->n; i++)
-		if (cfg->v[i].cmd.verb == CTL_SET)
-			sw_merge_settings(&s, &cfg->v[i].cmd.u.settings);
-	int rc = sw_apply_settings(sw, &s, err);
-	if (rc)
-		return rc;
-	rc = sw_converge_ports(sw, cfg, err);
-	if (rc)
-		return rc;
-	struct cls *flows = sw_flows_build(sw, cfg, sw->ports, err);
-	if (!flows)
-		return -EINVAL;
-	dp_set_rules(sw->dp, flows);
-	return 0;
 }
 
 static int sw_load_config(struct sw *sw, struct ctl_config *cfg, struct ctl_config_error *cerr,

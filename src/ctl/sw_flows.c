@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void sw_spec_from_flow(const struct ctl_flow *f, struct cls_rule_spec *spec)
+void sw_spec_from_flow(const struct ctl_flow *f, struct cls_rule_spec *spec)
 {
 	memset(spec, 0, sizeof(*spec));
 	spec->match.value = f->match;
@@ -130,41 +130,4 @@ struct cls *sw_flows_without_port(const struct cls *base, uint32_t id, int *err)
 		return NULL;
 	}
 	return cls_builder_finish(b, err);
-}
-
-struct cls *sw_flows_build(struct sw *sw, const struct ctl_config *cfg,
-			   struct sw_port *const *ports, struct ctl_error *err)
-{
-	struct cls *empty = cls_create(sw->clst);
-	struct cls_builder *b = empty ? cls_builder_create(empty) : NULL;
-	int rc = b ? 0 : -ENOMEM;
-
-	for (size_t i = 0; rc == 0 && i < cfg->n; i++) {
-		if (cfg->v[i].cmd.verb != CTL_ADD_FLOW)
-			continue;
-		struct ctl_flow f = cfg->v[i].cmd.u.flow;
-		struct cls_rule_spec spec;
-		rc = ctl_flow_resolve(&f, sw_resolve_port, sw, err);
-		if (rc == 0)
-			rc = sw_flow_check_ports(ports, &f, err);
-		if (rc) {
-			char msg[sizeof(err->msg)];
-			memcpy(msg, err->msg, sizeof(msg));
-			sw_err(err, -1, "%s:%d: %s", sw->config_path, cfg->v[i].line, msg);
-			break;
-		}
-		sw_spec_from_flow(&f, &spec);
-		rc = cls_builder_add(b, &spec);
-		rc = rc > 0 ? 0 : rc;
-		if (rc)
-			sw_err(err, -1, "%s:%d: cannot add the flow: %s", sw->config_path,
-			       cfg->v[i].line, strerror(-rc));
-	}
-	struct cls *c = NULL;
-	if (rc == 0)
-		c = cls_builder_finish(b, &rc);
-	else
-		cls_builder_abort(b);
-	cls_free(empty);
-	return c;
 }

@@ -17,6 +17,7 @@ struct sw_port {
 	struct ctl_port_spec spec; /* as configured, defaults filled in */
 	bool opened;
 	bool path_ok;		  /* vhost-user: spec.path is set (explicitly or derived) */
+	char error[256];	  /* why the port is not open, \"\" when it is */
 	unsigned pfd_base, pfd_n; /* its slice of the last sw_pollfds() */
 };
 
@@ -38,6 +39,17 @@ struct sw_conf {
 };
 
 /* sw.c */
+void sw_default_settings(struct ctl_settings *s);
+void sw_merge_settings(struct ctl_settings *dst, const struct ctl_settings *upd);
+int sw_dp_settings(const struct ctl_settings *s, struct dp_settings *out, struct ctl_error *err);
+int sw_apply_settings(struct sw *sw, const struct ctl_settings *s, struct ctl_error *err);
+int sw_port_fill_defaults(struct sw *sw, struct ctl_port_spec *s);
+bool sw_port_same_kind(const struct ctl_port_spec *a, const struct ctl_port_spec *b);
+struct sw_port *sw_port_new(struct sw *sw, const struct ctl_port_spec *spec, unsigned id);
+int sw_port_start(struct sw *sw, struct sw_port *sp, bool keep_on_error, struct ctl_error *err);
+void sw_port_retry_open(struct sw *sw, struct sw_port *sp);
+void sw_port_stop(struct sw *sw, struct sw_port *sp);
+int sw_port_reconfigure(struct sw *sw, struct sw_port *sp, const struct ctl_port_spec *spec);
 int sw_save(struct sw *sw, const struct sw_conf *conf, struct ctl_error *err);
 void sw_current_conf(struct sw *sw, struct sw_conf *conf);
 struct sw_port *sw_port_by_name(struct sw *sw, const char *name);
@@ -50,9 +62,10 @@ int sw_flows_del(struct sw *sw, const struct ctl_flow_filter *flt, json_t **resu
 		 struct ctl_error *err);
 /* A snapshot of 'base' without rules that match on or output to port 'id'. */
 struct cls *sw_flows_without_port(const struct cls *base, uint32_t id, int *err);
-/* A snapshot holding the config's flows, resolved against 'ports'. */
-struct cls *sw_flows_build(struct sw *sw, const struct ctl_config *cfg,
-			   struct sw_port *const *ports, struct ctl_error *err);
+void sw_spec_from_flow(const struct ctl_flow *f, struct cls_rule_spec *spec);
+
+/* sw_plan.c: converges the running switch to 'cfg' or refuses it whole. */
+int sw_converge(struct sw *sw, const struct ctl_config *cfg, struct ctl_error *err);
 /* The config line "add-flow '...'" of a rule. */
 size_t sw_flow_line(const struct cls_rule *r, struct sw_port *const *ports, char *buf, size_t size);
 void sw_flow_from_rule(const struct cls_rule *r, struct ctl_flow *f);

@@ -82,12 +82,12 @@ static json_t *sw_port_json(struct sw *sw, struct sw_port *sp)
 	for (unsigned q = 0; q < PORT_MAX_QUEUES; q++)
 		if (rx & (1u << q))
 			json_array_append_new(threads, json_integer(thread_of[q]));
-	return json_pack("{s:s, s:i, s:s, s:s, s:s, s:i, s:o, s:o, s:o}", "name", sp->spec.name,
-			 "id", (int)sp->port.id, "type", port_type_name(sp->port.cfg.type), "config", cmd,
-			 "path",
-			 sp->port.cfg.type == PORT_TAP ? sp->port.cfg.ifname : sp->port.cfg.path,
-			 "queues", sp->spec.queues, "rxq_ready", sw_bits_array(rx), "txq_ready",
-			 sw_bits_array(tx), "rxq_thread", threads);
+	return json_pack(
+	    "{s:s, s:i, s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:s*}", "name", sp->spec.name, "id",
+	    (int)sp->port.id, "type", port_type_name(sp->port.cfg.type), "config", cmd, "path",
+	    sp->port.cfg.type == PORT_TAP ? sp->port.cfg.ifname : sp->port.cfg.path, "queues",
+	    sp->spec.queues, "rxq_ready", sw_bits_array(rx), "txq_ready", sw_bits_array(tx),
+	    "rxq_thread", threads, "error", sp->error[0] ? sp->error : NULL);
 }
 
 json_t *sw_show(struct sw *sw, bool json)
@@ -120,6 +120,8 @@ json_t *sw_show(struct sw *sw, bool json)
 		sw_text_add(&t, "  txq ready: ");
 		sw_bits_text(&t, dp_port_txq_ready(sw->dp, &sp->port));
 		sw_text_add(&t, "\n");
+		if (sp->error[0])
+			sw_text_add(&t, "    ERROR: %s\n", sp->error);
 	}
 	json_decref(o);
 	return sw_text_result(&t);
@@ -139,7 +141,7 @@ static json_t *sw_queue_json(struct sw_port *sp, enum port_dir dir, uint16_t q, 
 	*mal += s.drop_malformed;
 	if (!s.packets && !s.drop_full && !s.drop_too_big && !s.drop_malformed && !s.broken)
 		return NULL;
-	return json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:s?}", "dir",
+	return json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:s*}", "dir",
 			 dir == PORT_RX ? "rx" : "tx", "queue", q, "packets", (json_int_t)s.packets,
 			 "bytes", (json_int_t)s.bytes, "drop_full", (json_int_t)s.drop_full,
 			 "drop_too_big", (json_int_t)s.drop_too_big, "drop_malformed",
@@ -150,7 +152,7 @@ static json_t *sw_one_port_stats(struct sw *sw, struct sw_port *sp)
 {
 	uint64_t pk[2] = {0}, by[2] = {0}, full[2] = {0}, big[2] = {0}, mal[2] = {0};
 	json_t *queues = json_array();
-	for (int d = 0; d < 2; d++)
+	for (int d = 0; d < 2 && sp->opened; d++)
 		for (uint16_t q = 0; q < sp->spec.queues; q++) {
 			json_t *j = sw_queue_json(sp, (enum port_dir)d, q, &pk[d], &by[d], &full[d],
 						  &big[d], &mal[d]);

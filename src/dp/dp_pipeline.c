@@ -46,6 +46,7 @@ struct dp_variants {
 	struct pbuf *untagged;
 	struct pbuf *tagged;
 	uint16_t vlan;
+	uint16_t pcp; /* the ingress tag's priority, kept on egress as OVS does */
 };
 
 static struct pbuf *dp_clone(struct dp_burst *b, const struct pbuf *src)
@@ -120,7 +121,8 @@ static struct pbuf *dp_variant_for(struct dp_burst *b, struct dp_variants *var,
 		return var->untagged;
 	if (!var->tagged) {
 		struct pbuf *c = dp_clone(b, var->untagged);
-		if (c && pkt_vlan_push(c, var->vlan) == 0)
+		if (c &&
+		    pkt_vlan_push(c, (uint16_t)(var->vlan | var->pcp << FLOW_VLAN_PCP_SHIFT)) == 0)
 			var->tagged = c;
 	}
 	return var->tagged;
@@ -160,6 +162,7 @@ static void dp_normal(struct dp_burst *b, struct pbuf *pkt, const struct flow_ke
 	/* Work on the untagged frame: egress adds the tag back where a trunk wants it. */
 	struct dp_variants var = {.untagged = pkt, .vlan = (uint16_t)vlan};
 	if (key->vlan_tci & htons(FLOW_VLAN_PRESENT)) {
+		var.pcp = ntohs(key->vlan_tci) >> FLOW_VLAN_PCP_SHIFT;
 		struct pbuf *c = dp_clone(b, pkt);
 		if (!c || pkt_vlan_pop(c))
 			return;

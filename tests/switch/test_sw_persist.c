@@ -493,9 +493,27 @@ static void test_sw_start_port_fails(void **state)
 			 "opened",
 			 T.d.status);
 	}
+	/* Like OVS, the port stays configured (its flows stay valid, it is saved and
+	 * retried on reload) and show names its error; the others run. */
 	char names[128];
 	pt_port_names(names, sizeof(names));
-	assert_string_equal(names, "vm1 vm3");
+	assert_string_equal(names, "vm1 vm3 vm5");
+	json_t *show = swctl_ok(&T.d, true, "show");
+	size_t i;
+	json_t *p;
+	json_array_foreach(json_object_get(show, "ports"), i, p)
+	{
+		const char *name = json_string_value(json_object_get(p, "name"));
+		json_t *error = json_object_get(p, "error");
+		if (strcmp(name, "vm5") == 0)
+			assert_non_null(strstr(json_string_value(error), "cannot open"));
+		else
+			assert_null(error);
+	}
+	json_decref(show);
+	json_t *flows = swctl_ok(&T.d, true, "dump-flows");
+	assert_int_equal(json_array_size(flows), 2);
+	json_decref(flows);
 }
 
 /*
