@@ -48,7 +48,7 @@ done
 
 # Guest assets (only the QEMU tests need them; building is idempotent).
 guest_ok=1
-if grep -l -q 'e2e_need_guest' "${tests[@]}" 2>/dev/null; then
+if grep -q '^# e2e-needs: guest' "${tests[@]}" 2>/dev/null; then
     if ! "$REPO/scripts/build-guest.sh" "$RS_GUEST_DIR" >"$LOGS/build-guest.log" 2>&1; then
         guest_ok=0
         echo "run.sh: scripts/build-guest.sh failed:" >&2
@@ -60,7 +60,7 @@ for t in "${tests[@]}"; do
     name="$(basename "$t" .sh)"
     name="${name#test_}"
     log="$LOGS/$name.log"
-    if ((guest_ok == 0)) && grep -q 'e2e_need_guest' "$t"; then
+    if ((guest_ok == 0)) && grep -q '^# e2e-needs: guest' "$t"; then
         echo "FAIL $name (guest assets could not be built, see $LOGS/build-guest.log)"
         failed=$((failed + 1))
         continue

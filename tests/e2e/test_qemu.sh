@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
+# e2e-needs: guest   (run.sh builds the guest assets first)
 # End-to-end: two QEMU guests running Linux's virtio-net driver (a front-end
 # we did not write) through the loopback tool in pair mode.
 #
-# Phases (RS_E2E_QEMU_PHASES, default "sq mq client"):
-#   sq      one queue pair: ping (5 of 5), iperf3 TCP for 5 s; guest reboot
-#           (`reboot -f`: device reset and renegotiation) and ping; QEMU
-#           killed with SIGKILL and started again, ping -- all against the
-#           same switch process, which must stay up and keep no queue broken.
-#   mq      queues=2, mq=on (the guest's init runs `ethtool -L eth0 combined 2`
-#           because Linux enables only min(pairs, CPUs) pairs): both queue
-#           pairs carry traffic (XPS cleared, iperf3 -P 8), ping, iperf3.
+# Usage: test_qemu.sh [PHASE...]   (default: sq; or RS_E2E_QEMU_PHASES)
+#   sq      one queue pair: ping (5 of 5) both ways, iperf3 TCP for 5 s; guest
+#           reboot (`reboot -f`: device reset and renegotiation) and ping;
+#           QEMU killed with SIGKILL and started again, ping -- all against
+#           the same switch process, which must stay up and keep no queue
+#           broken.
+#   mq      queues=2, mq=on: both queue pairs carry traffic (XPS cleared,
+#           iperf3 -P 8; per-queue counters from ethtool -S in both guests),
+#           ping, iperf3.  Linux enables min(pairs, vCPUs) pairs, one here,
+#           so the guest's init runs `ethtool -L eth0 combined 2`.
 #   client  the switch connects (--client) to sockets QEMU listens on
 #           (server=on,wait=off): ping.
+# test_qemu_mq.sh and test_qemu_client.sh run the other phases, so that
+# run.sh reports each on its own line.
 #
 # Guests are TCG (no usable KVM here); one pair of guests serves each phase.
 # Needs: qemu-system-x86_64 (Debian package qemu-system-x86), python3, guest
@@ -20,10 +25,10 @@
 #         figure: ping RTT guest-to-guest: min/avg/max ms (...)
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
-e2e_init qemu
+PHASES="${*:-${RS_E2E_QEMU_PHASES:-sq}}"
+e2e_init "qemu-${PHASES// /-}"
 e2e_need_guest
 
-PHASES="${RS_E2E_QEMU_PHASES:-sq mq client}"
 # Link-local addresses: the guests' wire is the switch, never a host network.
 IP0=169.254.77.1 IP1=169.254.77.2
 MAC0=52:54:00:77:00:01 MAC1=52:54:00:77:00:02

@@ -1,0 +1,4 @@
+#!/usr/bin/env bash
+# e2e-needs: guest   (run.sh builds the guest assets first)
+# End-to-end: the 'client' phase of test_qemu.sh (see there), reported on its own.
+exec bash "$(dirname "$0")/test_qemu.sh" client
