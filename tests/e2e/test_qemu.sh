@@ -10,8 +10,8 @@
 #           the same switch process, which must stay up and keep no queue
 #           broken.
 #   mq      queues=2, mq=on: both queue pairs carry traffic (XPS cleared,
-#           iperf3 -P 8; per-queue counters from ethtool -S in both guests),
-#           ping, iperf3.  Linux enables min(pairs, vCPUs) pairs, one here,
+#           iperf3 -P 8; per-queue counters from ethtool -S in both guests and
+#           the switch's per-queue stats), ping, iperf3; guest reboot, ping.  Linux enables min(pairs, vCPUs) pairs, one here,
 #           so the guest's init runs `ethtool -L eth0 combined 2`.
 #   client  the switch connects (--client) to sockets QEMU listens on
 #           (server=on,wait=off): ping.
@@ -154,6 +154,21 @@ phase_mq() {
         done
     done
     switch_ok "mq after iperf3"
+    if [[ "$SW_KIND" == loopback ]]; then
+        # The switch's view: port 0's frames came in on both TX queues.
+        local busy
+        busy=$(e2e_switch_stats | awk '$2 == "port=0" && $4 == "dir=tx" { split($6, kv, "="); if (kv[2] > 0) n++ } END { print n + 0 }')
+        ((busy >= 2)) || e2e_fail "mq: the switch saw traffic on $busy TX queue(s) of port 0, expected 2"
+    fi
+
+    # Reset and renegotiation with two queue pairs.
+    local boots
+    boots=$(e2e_boots g0)
+    e2e_log "mq: reboot -f in g0"
+    e2e_guest_send g0 'reboot -f'
+    e2e_wait_guest g0 $BOOT_SECS $((boots + 1))
+    ping_ok g0 $IP1 "2 queue pairs, after guest reboot"
+    switch_ok "mq after reboot"
     e2e_stop_guest g0
     e2e_stop_guest g1
     e2e_stop_switch "$run"
