@@ -8,6 +8,8 @@
 #   RS_BUILD      meson build dir holding tools/ringswitch-loopback (default: build)
 #   RS_GUEST_DIR  guest assets from scripts/build-guest.sh (default: build/guest)
 #   RS_E2E_KEEP=1 keep the temp dir (logs, consoles) after the test
+#   E2E_SWITCH_CPUS  pin the loopback tool (taskset -c LIST); test_testpmd.sh
+#                 sets 1, away from testpmd's lcores on CPU 0
 #   RS_E2E_SWITCH=loopback|testpmd
 #                 the switch under test.  'testpmd' stands in DPDK's own
 #                 vhost back-end (dpdk-testpmd with two net_vhost ports, io
@@ -153,7 +155,9 @@ e2e_start_loopback() {
     SW_OUT="$E2E_TMP/switch$n.out"
     SW_KIND=loopback
     e2e_log "start: $bin --run-dir $rundir $*"
-    "$bin" --run-dir "$rundir" --log-level info "$@" >"$SW_OUT" 2>"$E2E_TMP/switch$n.err" &
+    local pin=()
+    [[ -n "${E2E_SWITCH_CPUS:-}" ]] && pin=(taskset -c "$E2E_SWITCH_CPUS")
+    "${pin[@]}" "$bin" --run-dir "$rundir" --log-level info "$@" >"$SW_OUT" 2>"$E2E_TMP/switch$n.err" &
     SW_PID=$!
     e2e_track "$SW_PID"
     e2e_wait_for 10 grep -qs '^ready' "$SW_OUT" ||

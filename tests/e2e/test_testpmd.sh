@@ -26,6 +26,9 @@ RUN="$E2E_TMP/run"
 SECS="${RS_E2E_TESTPMD_SECS:-3}"
 VARIANTS="${RS_E2E_TESTPMD_VARIANTS:-1:0 1:1 2:0 2:1}"   # queues:mrg_rxbuf
 
+# testpmd's two lcores run on CPU 0; keep the switch on CPU 1 (the stand-in
+# does the same), or the scheduler may put it beside testpmd's busy loop.
+E2E_SWITCH_CPUS="${E2E_SWITCH_CPUS-1}"
 e2e_start_switch "$RUN" --queues 2
 e2e_wait_socket "$RUN/port0.sock" && e2e_wait_socket "$RUN/port1.sock" ||
     e2e_fail "switch sockets did not appear"
