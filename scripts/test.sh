@@ -57,7 +57,7 @@ echo "== stage 3: fuzzers"
 secs=${RS_FUZZ_SECONDS:-20}
 if scripts/build.sh build-fuzz clang -Dfuzz=true -Dtests=false -Db_sanitize=address,undefined -Db_lundef=false; then
 	for f in build-fuzz/tests/fuzz/fuzz_*; do
-		[ -x "$f" ] || continue
+		[ -f "$f" ] && [ -x "$f" ] || continue
 		name=$(basename "$f")
 		work=$(mktemp -d)
 		cp -r "tests/fuzz/corpus/$name/." "$work/" 2>/dev/null || true

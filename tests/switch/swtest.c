@@ -33,8 +33,20 @@ static const struct swd *swd_current;
 
 static void swt_fail_log(void)
 {
-	if (swd_current && swd_current->dir[0])
-		swd_dump_log(swd_current);
+	if (!swd_current || !swd_current->dir[0])
+		return;
+	swd_dump_log(swd_current);
+	/* Where did the frame go? Counters say dropped, never read, or queued. */
+	if (swd_current->pid > 0) {
+		static const char *const what[] = {"port-stats", "pmd-show"};
+		for (unsigned i = 0; i < 2; i++) {
+			struct swr r;
+			swctl(swd_current, &r, false, what[i]);
+			fprintf(stderr, "---- ringctl %s (exit %d) ----\n%s%s", what[i], r.rc,
+				r.out, r.err);
+			swr_free(&r);
+		}
+	}
 }
 
 static const char *swt_env_bin(const char *var)

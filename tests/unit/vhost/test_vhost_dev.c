@@ -142,7 +142,8 @@ static int send_msg(struct vhost_dev *dev, const struct vhost_user_msg *m, int *
 {
 	int local[VHOST_USER_MAX_FDS + 2];
 
-	memcpy(local, fds, nfds * sizeof(int));
+	if (nfds) /* fds may be NULL with none: memcpy from NULL is undefined even for 0 bytes */
+		memcpy(local, fds, nfds * sizeof(int));
 	return vhost_dev_handle(dev, m, local, nfds, reply);
 }
 
