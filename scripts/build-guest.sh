@@ -59,10 +59,25 @@ mkdir -p "$DEBS" "$ROOT"
 # --- resolve the kernel package -------------------------------------------
 # linux-image-amd64 is the meta package; it depends on the versioned image
 # package, e.g. linux-image-6.1.0-56-amd64.
-KPKG="$(apt-cache depends linux-image-amd64 2>/dev/null |
-        sed -n 's/^ *Depends: \(linux-image-6\.1[^ ]*-amd64\)$/\1/p' | head -n1)"
+# Package lists missing (fresh machine) or stale (a .deb gone from the mirror):
+# refresh them once, as root, and try again.
+UPDATED=0
+apt_update_once() {
+    ((UPDATED == 0)) && [[ "$(id -u)" == 0 ]] || return 1
+    UPDATED=1
+    log "apt-get update"
+    apt-get update -q >/dev/null 2>&1 || return 1
+}
+resolve_kernel() {
+    apt-cache depends linux-image-amd64 2>/dev/null |
+        sed -n 's/^ *Depends: \(linux-image-6\.1[^ ]*-amd64\)$/\1/p' | head -n1
+}
+KPKG="$(resolve_kernel)"
+if [[ -z "$KPKG" ]] && apt_update_once; then
+    KPKG="$(resolve_kernel)"
+fi
 if [[ -z "$KPKG" ]]; then
-    die "cannot resolve linux-image-6.1*-amd64 from linux-image-amd64 (run 'apt-get update' first?)"
+    die "cannot resolve linux-image-6.1*-amd64 from linux-image-amd64 (run 'apt-get update' as root?)"
 fi
 log "kernel package: $KPKG"
 
@@ -81,11 +96,14 @@ download() { # download PKG...: fetch into $DEBS unless a .deb of it is already 
             true
         for p in "${missing[@]}"; do
             compgen -G "$DEBS/${p}_*.deb" >/dev/null ||
-                die "apt-get download $p failed (is 'apt-get update' needed?)"
+                return 1
         done
     fi
 }
-download "${PKGS[@]}"
+if ! download "${PKGS[@]}"; then
+    apt_update_once && download "${PKGS[@]}" ||
+        die "apt-get download failed for one of: ${PKGS[*]} (run 'apt-get update' as root?)"
+fi
 
 for p in "${PKGS[@]}"; do
     deb="$(ls -t "$DEBS/${p}"_*.deb | head -n1)"
