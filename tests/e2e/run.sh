@@ -90,6 +90,8 @@ for t in "${tests[@]}"; do
         ((rc == 124 || rc == 137)) && echo "run.sh: $name timed out after ${TIMEOUT} s" >&2
         echo "----- last lines of $log" >&2
         tail -n 40 "$log" >&2
+        echo "----- why:" >&2
+        grep -a '^FAIL:' "$log" >&2
         echo "FAIL $name (${dt} s, exit $rc)"
         failed=$((failed + 1))
         ;;
