@@ -110,6 +110,7 @@ static int mem_insert(struct gmem *m, const struct vhost_user_mem_region *r, int
 
 	if (rc < 0)
 		return rc;
+	gr.refs = 1;
 	rc = gmem_add(m, &gr);
 	if (rc < 0) {
 		gr.fd = -1; /* the caller still owns it */
@@ -148,8 +149,31 @@ undo:
 	return rc;
 }
 
+/* The region equal to 'r' in every field, or NULL. */
+static struct gmem_region *mem_find_same(struct gmem *m, const struct vhost_user_mem_region *r)
+{
+	for (uint32_t i = 0; i < m->nregions; i++) {
+		struct gmem_region *g = &m->regions[i];
+		if (g->gpa == r->guest_phys_addr && g->size == r->memory_size &&
+		    g->uva == r->userspace_addr && g->mmap_offset == r->mmap_offset)
+			return g;
+	}
+	return NULL;
+}
+
 int vhost_mem_add(struct gmem *m, const struct vhost_user_mem_region *r, int *fd)
 {
+	/*
+	 * QEMU's multiqueue vhost-user-net sends every region once per queue pair
+	 * on the same socket (each pair is its own vhost device to QEMU), and later
+	 * removes it once per pair: the same region again is a reference, not an
+	 * overlap. Its fd stays with the caller, which closes it.
+	 */
+	struct gmem_region *same = mem_find_same(m, r);
+	if (same) {
+		same->refs++;
+		return 0;
+	}
 	int rc = mem_insert(m, r, *fd);
 
 	if (rc == 0)
@@ -160,6 +184,11 @@ int vhost_mem_add(struct gmem *m, const struct vhost_user_mem_region *r, int *fd
 int vhost_mem_remove(struct gmem *m, const struct vhost_user_mem_region *r)
 {
 	struct gmem_region out;
+	struct gmem_region *same = mem_find_same(m, r);
+	if (same && same->refs > 1) {
+		same->refs--;
+		return 0;
+	}
 	int rc = gmem_remove(m, r->guest_phys_addr, r->memory_size, r->userspace_addr, &out);
 
 	if (rc < 0)

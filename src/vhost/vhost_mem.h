@@ -41,10 +41,15 @@ void vhost_mem_clear(struct gmem *m);
 int vhost_mem_load_table(struct gmem *m, const struct vhost_user_mem_table *t, int *fds,
 			 unsigned *bad);
 
-/* ADD_MEM_REG: maps and inserts one region; takes '*fd' (sets it to -1) on success. */
+/*
+ * ADD_MEM_REG: maps and inserts one region; takes '*fd' (sets it to -1) on
+ * success. A region equal to one already mapped only takes a reference (the
+ * caller keeps and closes '*fd').
+ */
 int vhost_mem_add(struct gmem *m, const struct vhost_user_mem_region *r, int *fd);
 
-/* REM_MEM_REG: removes the region matching (gpa, size, uva) and unmaps it; -ENOENT if none. */
+/* REM_MEM_REG: drops a reference to the region matching (gpa, size, uva), unmapping it
+ * with the last one; -ENOENT if none. */
 int vhost_mem_remove(struct gmem *m, const struct vhost_user_mem_region *r);
 
 /* Words for an error of the functions above, for the caller's log line. */

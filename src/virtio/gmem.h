@@ -29,6 +29,8 @@ struct gmem_region {
 	void *map_base;       /* what to munmap (owned by the vhost layer) */
 	size_t map_len;
 	int fd;               /* the region's fd, or -1 (owned by the vhost layer) */
+	uint32_t refs;        /* vhost layer: ADD_MEM_REGs naming this region (QEMU sends
+				 one per queue pair); unmapped when the last is removed */
 };
 
 struct gmem {
