@@ -5,6 +5,7 @@
  */
 #include "ctl_cmd.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -181,6 +182,10 @@ static const struct port_key port_keys[] = {
     {"tag", CTL_PORT_F_TAG, TY_ALL},
     {"trunks", CTL_PORT_F_TRUNKS, TY_ALL},
     {"rxq-affinity", CTL_PORT_F_RXQ_AFF, TY_ALL},
+    {"allowed-mac", CTL_PORT_F_ALLOW_MAC, TY_ALL},
+    {"allowed-ip", CTL_PORT_F_ALLOW_IP, TY_ALL},
+    {"owner", CTL_PORT_F_OWNER, TY(CTL_PORT_VHOST_SERVER)},
+    {"group", CTL_PORT_F_GROUP, TY(CTL_PORT_VHOST_SERVER)},
 };
 
 static const char *ifname_check(const char *s, size_t n)
@@ -194,6 +199,79 @@ static const char *ifname_check(const char *s, size_t n)
 	if (str_is(s, n, ".") || str_is(s, n, ".."))
 		return "ifname must not be '.' or '..'";
 	return NULL;
+}
+
+/*
+ * allowed-mac / allowed-ip: "any", or a list of at most CTL_PORT_ALLOWED_MAX
+ * unicast MACs (IPv4 addresses), each at most once. "any" leaves a count of 0.
+ */
+static int parse_allowed(struct pc *p, int idx, size_t voff, bool mac, struct ctl_port_spec *ps)
+{
+	const char *s = p->t->tok[idx].text;
+	size_t n = p->t->tok[idx].len, i = voff;
+	const char *what = mac ? "MAC" : "IPv4 address";
+	uint8_t *count = mac ? &ps->n_allowed_mac : &ps->n_allowed_ip;
+
+	if (str_is(s + voff, n - voff, "any"))
+		return 0;
+	for (;;) {
+		size_t start = i;
+		while (i < n && s[i] != ',')
+			i++;
+		if (i == start)
+			return fail_at(p, idx, start, "empty element in list");
+		if (*count == CTL_PORT_ALLOWED_MAX)
+			return fail_at(p, idx, start, "at most %d addresses", CTL_PORT_ALLOWED_MAX);
+		if (mac) {
+			struct eth_addr a;
+			if (ctl_parse_mac(s + start, i - start, &a) < 0)
+				return fail_at(p, idx, start, "bad MAC (want xx:xx:xx:xx:xx:xx)");
+			if (a.b[0] & 1)
+				return fail_at(p, idx, start, "a multicast MAC cannot be a source");
+			for (unsigned k = 0; k < *count; k++)
+				if (memcmp(ps->allowed_mac[k], a.b, 6) == 0)
+					return fail_at(p, idx, start, "%s listed twice", what);
+			memcpy(ps->allowed_mac[*count], a.b, 6);
+		} else {
+			char tmp[INET_ADDRSTRLEN];
+			uint32_t a;
+			if (i - start >= sizeof(tmp))
+				return fail_at(p, idx, start, "bad IPv4 address (want A.B.C.D)");
+			memcpy(tmp, s + start, i - start);
+			tmp[i - start] = '\0';
+			if (inet_pton(AF_INET, tmp, &a) != 1)
+				return fail_at(p, idx, start, "bad IPv4 address (want A.B.C.D)");
+			for (unsigned k = 0; k < *count; k++)
+				if (ps->allowed_ip[k] == a)
+					return fail_at(p, idx, start, "%s listed twice", what);
+			ps->allowed_ip[*count] = a;
+		}
+		(*count)++;
+		if (i == n)
+			return 0;
+		i++;
+	}
+}
+
+/* owner= / group=: a user or group name, or a number; resolved by the daemon. */
+static int parse_id_name(struct pc *p, int idx, size_t voff, const char *what, char *out)
+{
+	const char *v = p->t->tok[idx].text + voff;
+	size_t vn = p->t->tok[idx].len - voff;
+
+	if (vn >= CTL_ID_NAME_SIZE)
+		return fail_at(p, idx, voff, "%s must be 1..%d bytes", what, CTL_ID_NAME_SIZE - 1);
+	for (size_t i = 0; i < vn; i++)
+		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
+		      (v[i] >= '0' && v[i] <= '9') || v[i] == '_' || v[i] == '.' ||
+		      (v[i] == '-' && i > 0)))
+			return fail_at(p, idx, voff,
+				       "%s must be a name ([A-Za-z0-9_.-], not starting with -) "
+				       "or a number",
+				       what);
+	memcpy(out, v, vn);
+	out[vn] = '\0';
+	return 0;
 }
 
 static int port_value(struct pc *p, int idx, size_t voff, uint32_t flag, struct ctl_port_spec *ps)
@@ -247,6 +325,14 @@ static int port_value(struct pc *p, int idx, size_t voff, uint32_t flag, struct 
 		return parse_list(p, idx, voff, 4095, "VLAN", ps->trunks);
 	case CTL_PORT_F_RXQ_AFF:
 		return parse_rxq_aff(p, idx, voff, ps);
+	case CTL_PORT_F_ALLOW_MAC:
+		return parse_allowed(p, idx, voff, true, ps);
+	case CTL_PORT_F_ALLOW_IP:
+		return parse_allowed(p, idx, voff, false, ps);
+	case CTL_PORT_F_OWNER:
+		return parse_id_name(p, idx, voff, "owner", ps->owner);
+	case CTL_PORT_F_GROUP:
+		return parse_id_name(p, idx, voff, "group", ps->group);
 	}
 	return fail_at(p, idx, 0, "internal: unhandled key");
 }
@@ -311,6 +397,11 @@ static int port_keys_parse(struct pc *p, int first, struct ctl_port_spec *ps)
 		given |= CTL_PORT_F_VLAN_MODE;
 	if (setport && given == 0)
 		return fail_at(p, first, 0, "set-port needs at least one KEY=VALUE");
+	/* add-port: "any" is the same as not giving the key. */
+	if (!setport && (given & CTL_PORT_F_ALLOW_MAC) && ps->n_allowed_mac == 0)
+		given &= ~(uint32_t)CTL_PORT_F_ALLOW_MAC;
+	if (!setport && (given & CTL_PORT_F_ALLOW_IP) && ps->n_allowed_ip == 0)
+		given &= ~(uint32_t)CTL_PORT_F_ALLOW_IP;
 	if (!setport && ps->type == CTL_PORT_VHOST_CLIENT && !(given & CTL_PORT_F_PATH))
 		return fail_at(p, 2, 0, "vhost-user-client ports need path=");
 	unsigned queues = (given & CTL_PORT_F_QUEUES) ? ps->queues : CTL_PORT_DEFAULT_QUEUES;
@@ -557,7 +648,8 @@ int ctl_port_apply(struct ctl_port_spec *port, const struct ctl_port_spec *upd,
 	if (s & ~CTL_PORT_F_CHANGEABLE) {
 		ctl_error_set(
 		    err, -1, 0, NULL, 0,
-		    "only reconnect-ms, vlan-mode, tag, trunks and rxq-affinity can change");
+		    "only reconnect-ms, vlan-mode, tag, trunks, rxq-affinity, allowed-mac and "
+		    "allowed-ip can change");
 		return -EINVAL;
 	}
 	if (s & CTL_PORT_F_RECONNECT) {
@@ -597,7 +689,20 @@ int ctl_port_apply(struct ctl_port_spec *port, const struct ctl_port_spec *upd,
 		r.n_rxq_aff = upd->n_rxq_aff;
 		memcpy(r.rxq_aff, upd->rxq_aff, sizeof(r.rxq_aff));
 	}
+	if (s & CTL_PORT_F_ALLOW_MAC) {
+		r.n_allowed_mac = upd->n_allowed_mac;
+		memcpy(r.allowed_mac, upd->allowed_mac, sizeof(r.allowed_mac));
+	}
+	if (s & CTL_PORT_F_ALLOW_IP) {
+		r.n_allowed_ip = upd->n_allowed_ip;
+		memcpy(r.allowed_ip, upd->allowed_ip, sizeof(r.allowed_ip));
+	}
 	r.set |= s;
+	/* "any": the restriction is lifted, as if the key had never been given. */
+	if (r.n_allowed_mac == 0)
+		r.set &= ~(uint32_t)CTL_PORT_F_ALLOW_MAC;
+	if (r.n_allowed_ip == 0)
+		r.set &= ~(uint32_t)CTL_PORT_F_ALLOW_IP;
 	*port = r;
 	return 0;
 }
@@ -660,6 +765,10 @@ static void port_keys_format(struct out *o, const struct ctl_port_spec *p)
 	}
 	if (p->set & CTL_PORT_F_PERM)
 		outf(o, " perm=%04o", p->perm);
+	if (p->set & CTL_PORT_F_OWNER)
+		outf(o, " owner=%s", p->owner);
+	if (p->set & CTL_PORT_F_GROUP)
+		outf(o, " group=%s", p->group);
 	if (p->set & CTL_PORT_F_RECONNECT)
 		outf(o, " reconnect-ms=%u", p->reconnect_ms);
 	if (p->set & CTL_PORT_F_IFNAME)
@@ -679,6 +788,21 @@ static void port_keys_format(struct out *o, const struct ctl_port_spec *p)
 		outf(o, " rxq-affinity=");
 		for (unsigned i = 0; i < p->n_rxq_aff && i < CTL_QUEUES_MAX; i++)
 			outf(o, "%s%u:%u", i ? "," : "", p->rxq_aff[i].queue, p->rxq_aff[i].core);
+	}
+	if (p->set & CTL_PORT_F_ALLOW_MAC) {
+		outf(o, " allowed-mac=%s", p->n_allowed_mac ? "" : "any");
+		for (unsigned i = 0; i < p->n_allowed_mac && i < CTL_PORT_ALLOWED_MAX; i++) {
+			const uint8_t *m = p->allowed_mac[i];
+			outf(o, "%s%02x:%02x:%02x:%02x:%02x:%02x", i ? "," : "", m[0], m[1], m[2],
+			     m[3], m[4], m[5]);
+		}
+	}
+	if (p->set & CTL_PORT_F_ALLOW_IP) {
+		outf(o, " allowed-ip=%s", p->n_allowed_ip ? "" : "any");
+		for (unsigned i = 0; i < p->n_allowed_ip && i < CTL_PORT_ALLOWED_MAX; i++) {
+			const uint8_t *a = (const uint8_t *)&p->allowed_ip[i];
+			outf(o, "%s%u.%u.%u.%u", i ? "," : "", a[0], a[1], a[2], a[3]);
+		}
 	}
 }
 

@@ -19,6 +19,8 @@
  *   path=ABSPATH        S C   unix socket path, < 108 bytes; required for C,
  *                             optional for S (the daemon derives one)
  *   perm=OCTAL          S     socket file mode, 0..0777
+ *   owner=USER|UID      S     socket file owner (user name or number)
+ *   group=GROUP|GID     S     socket file group (group name or number)
  *   reconnect-ms=N      C *   0..3600000, 0: do not reconnect
  *   ifname=IFNAME       T     kernel interface name, default NAME
  *   queues=N            K     1..16 queue pairs (default 1)
@@ -29,7 +31,17 @@
  *                             vlan-mode=trunk; trunk without trunks = all
  *   rxq-affinity=LIST   K *   QUEUE:CORE pairs "0:1,1:3"; QUEUE < queues,
  *                             CORE 0..1023, each queue at most once
- * path, perm, ifname and queues cannot change: del-port and add-port again.
+ *   allowed-mac=LIST    K *   port security: "MAC[,MAC...]" (at most 8,
+ *                             unicast) the only Ethernet sources the port may
+ *                             send from (ARP sender hardware address too);
+ *                             "any" lifts the restriction
+ *   allowed-ip=LIST     K *   port security: "A.B.C.D[,...]" (at most 8) the
+ *                             only IPv4 sources and ARP sender addresses the
+ *                             port may use (0.0.0.0 is let through for ARP
+ *                             probes and DHCP); "any" lifts the restriction
+ * path, perm, owner, group, ifname and queues cannot change: del-port and
+ * add-port again. Frames a port may not send are dropped at ingress and
+ * counted (port-stats drops.port_security).
  *
  * Global settings (set):
  *   pmd-cores=LIST      CPU ids and ranges "1,2" or "2-5", 0..1023
@@ -100,10 +112,17 @@ enum ctl_vlan_mode {
 #define CTL_PORT_F_TAG	     0x040
 #define CTL_PORT_F_TRUNKS    0x080
 #define CTL_PORT_F_RXQ_AFF   0x100
+#define CTL_PORT_F_ALLOW_MAC 0x200
+#define CTL_PORT_F_ALLOW_IP  0x400
+#define CTL_PORT_F_OWNER     0x800
+#define CTL_PORT_F_GROUP     0x1000
 /* Keys set-port may change. */
 #define CTL_PORT_F_CHANGEABLE                                                                      \
 	(CTL_PORT_F_RECONNECT | CTL_PORT_F_VLAN_MODE | CTL_PORT_F_TAG | CTL_PORT_F_TRUNKS |        \
-	 CTL_PORT_F_RXQ_AFF)
+	 CTL_PORT_F_RXQ_AFF | CTL_PORT_F_ALLOW_MAC | CTL_PORT_F_ALLOW_IP)
+
+#define CTL_PORT_ALLOWED_MAX 8	/* addresses in allowed-mac, and in allowed-ip */
+#define CTL_ID_NAME_SIZE     33 /* owner=/group=: a name or number, NUL included */
 
 struct ctl_rxq_aff {
 	uint16_t queue;
@@ -129,6 +148,17 @@ struct ctl_port_spec {
 	uint64_t trunks[CTL_VLAN_WORDS]; /* VID bitmap; empty in trunk mode = all */
 	uint8_t n_rxq_aff;
 	struct ctl_rxq_aff rxq_aff[CTL_QUEUES_MAX];
+	/*
+	 * Port security. With the key given, n_allowed_* > 0 lists the
+	 * addresses; set-port's "any" gives the key with a count of 0 (lift the
+	 * restriction), which ctl_port_apply turns into the key being unset.
+	 */
+	uint8_t n_allowed_mac, n_allowed_ip;
+	uint8_t allowed_mac[CTL_PORT_ALLOWED_MAX][6];
+	uint32_t allowed_ip[CTL_PORT_ALLOWED_MAX]; /* network byte order */
+	/* Socket ownership, as given (resolved by the daemon when it opens the port). */
+	char owner[CTL_ID_NAME_SIZE];
+	char group[CTL_ID_NAME_SIZE];
 };
 
 enum ctl_poll_mode {

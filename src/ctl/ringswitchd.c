@@ -5,12 +5,16 @@
  * and the pid file are removed). SIGHUP re-reads the config file.
  *
  * Contract (scripts rely on it): ringswitchd [--config FILE] [--run-dir DIR]
- * [--foreground]; the control socket is DIR/ctl.sock, the pid file
- * DIR/ringswitchd.pid.
+ * [--foreground] [--ctl-group GROUP]; the control socket is DIR/ctl.sock
+ * (mode 0660, group GROUP when given), the pid file DIR/ringswitchd.pid.
+ * The daemon refuses a run directory that others could tamper with: one
+ * writable by everybody without the sticky bit, or owned by another
+ * non-root user (they could replace the sockets it creates there).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +39,7 @@ struct rsd_opts {
 	bool foreground;
 	bool syslog;
 	const char *log_level;
+	const char *ctl_group;
 };
 
 static void usage(FILE *f)
@@ -42,10 +47,13 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: ringswitchd [--config FILE] [--run-dir DIR] [--foreground]\n"
 		"                   [--log-level err|warn|info|debug] [--syslog]\n"
+		"                   [--ctl-group GROUP]\n"
 		"  --config FILE   configuration, created when missing (default %s)\n"
 		"  --run-dir DIR   control socket DIR/ctl.sock, pid file, default vhost-user\n"
 		"                  sockets (default %s)\n"
-		"  --foreground    stay in the foreground, log to stderr\n",
+		"  --foreground    stay in the foreground, log to stderr\n"
+		"  --ctl-group G   group of the control socket (mode 0660): its members may\n"
+		"                  use ringctl\n",
 		RSD_DEFAULT_CONFIG, RSD_DEFAULT_RUN_DIR);
 }
 
@@ -56,6 +64,7 @@ static int parse_args(int argc, char **argv, struct rsd_opts *o)
 						 {"foreground", no_argument, NULL, 'f'},
 						 {"syslog", no_argument, NULL, 's'},
 						 {"log-level", required_argument, NULL, 'l'},
+						 {"ctl-group", required_argument, NULL, 'g'},
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
 	int c;
@@ -75,6 +84,9 @@ static int parse_args(int argc, char **argv, struct rsd_opts *o)
 			break;
 		case 'l':
 			o->log_level = optarg;
+			break;
+		case 'g':
+			o->ctl_group = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -105,6 +117,55 @@ static int mkdir_p(const char *dir, mode_t mode)
 		*p = '/';
 	}
 	return mkdir(tmp, mode) && errno != EEXIST ? -errno : 0;
+}
+
+/*
+ * The run directory holds our sockets and pid file: refuse one where another
+ * user could replace them (world-writable without the sticky bit, or owned
+ * by someone else who is not root). 0, or -1 with 'why' filled.
+ */
+static int run_dir_check(const char *dir, char *why, size_t cap)
+{
+	struct stat st;
+	if (stat(dir, &st)) {
+		snprintf(why, cap, "%s", strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(why, cap, "not a directory");
+		return -1;
+	}
+	if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
+		snprintf(why, cap,
+			 "writable by every user (mode %04o) without the sticky bit: other users "
+			 "could replace its sockets; chmod o-w it or pick another --run-dir",
+			 (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		snprintf(why, cap,
+			 "owned by uid %u, neither root nor us (uid %u): its owner could replace "
+			 "our sockets",
+			 (unsigned)st.st_uid, (unsigned)geteuid());
+		return -1;
+	}
+	return 0;
+}
+
+/* --ctl-group: a group name or number; 0 or -1. */
+static int group_lookup(const char *name, gid_t *gid)
+{
+	char *end;
+	unsigned long v = strtoul(name, &end, 10);
+	if (name[0] >= '0' && name[0] <= '9' && !*end && v < (gid_t)-1) {
+		*gid = (gid_t)v;
+		return 0;
+	}
+	struct group *g = getgrnam(name);
+	if (!g)
+		return -1;
+	*gid = g->gr_gid;
+	return 0;
 }
 
 /* Locks and writes DIR/ringswitchd.pid; fails when another daemon holds it. */
@@ -185,8 +246,19 @@ int main(int argc, char **argv)
 		}
 		rs_log_set_level(lvl);
 	}
-	if (mkdir_p(o.run_dir, 0755)) {
-		fprintf(stderr, "ringswitchd: cannot create %s: %s\n", o.run_dir, strerror(errno));
+	gid_t ctl_gid = (gid_t)-1;
+	if (o.ctl_group && group_lookup(o.ctl_group, &ctl_gid)) {
+		fprintf(stderr, "ringswitchd: --ctl-group %s: no such group\n", o.ctl_group);
+		return 2;
+	}
+	int mrc = mkdir_p(o.run_dir, 0755);
+	if (mrc) {
+		fprintf(stderr, "ringswitchd: cannot create %s: %s\n", o.run_dir, strerror(-mrc));
+		return 1;
+	}
+	char why[256];
+	if (run_dir_check(o.run_dir, why, sizeof(why))) {
+		fprintf(stderr, "ringswitchd: refusing run directory %s: %s\n", o.run_dir, why);
 		return 1;
 	}
 	if (!o.foreground && daemon(0, 0)) {
@@ -231,6 +303,14 @@ int main(int argc, char **argv)
 	struct ctl_server *cs = ctl_server_open(path, 0660, sw);
 	if (!cs) {
 		RS_LOG(RS_LOG_ERR, "main", "control socket %s: %s", path, strerror(errno));
+		sw_destroy(sw);
+		return 1;
+	}
+	/* Created 0660 with our group: tighter than the final state, never looser. */
+	if (ctl_gid != (gid_t)-1 && chown(path, (uid_t)-1, ctl_gid)) {
+		RS_LOG(RS_LOG_ERR, "main", "control socket %s: chown to group %s: %s", path,
+		       o.ctl_group, strerror(errno));
+		ctl_server_close(cs);
 		sw_destroy(sw);
 		return 1;
 	}

@@ -6,6 +6,8 @@
 #include "sw_internal.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,8 +200,52 @@ int sw_port_fill_defaults(struct sw *sw, struct ctl_port_spec *s)
 	return 0;
 }
 
+/* 'name' as a number, or -1 when it is not all digits (or too large for an id). */
+static long sw_id_number(const char *name)
+{
+	char *end;
+	if (name[0] < '0' || name[0] > '9')
+		return -1;
+	errno = 0;
+	unsigned long v = strtoul(name, &end, 10);
+	return *end || errno || v >= (unsigned long)(uid_t)-1 ? -1 : (long)v;
+}
+
+int sw_port_owner_ids(const struct ctl_port_spec *s, uid_t *uid, gid_t *gid, struct ctl_error *err)
+{
+	char buf[4096];
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	if (s->set & CTL_PORT_F_OWNER) {
+		struct passwd pw, *res = NULL;
+		long n = sw_id_number(s->owner);
+		if (n >= 0)
+			*uid = (uid_t)n;
+		else if (getpwnam_r(s->owner, &pw, buf, sizeof(buf), &res) == 0 && res)
+			*uid = pw.pw_uid;
+		else {
+			sw_err(err, -1, "port %s: owner=%s: no such user", s->name, s->owner);
+			return -ENOENT;
+		}
+	}
+	if (s->set & CTL_PORT_F_GROUP) {
+		struct group gr, *res = NULL;
+		long n = sw_id_number(s->group);
+		if (n >= 0)
+			*gid = (gid_t)n;
+		else if (getgrnam_r(s->group, &gr, buf, sizeof(buf), &res) == 0 && res)
+			*gid = gr.gr_gid;
+		else {
+			sw_err(err, -1, "port %s: group=%s: no such group", s->name, s->group);
+			return -ENOENT;
+		}
+	}
+	return 0;
+}
+
 static void sw_port_cfg(const struct ctl_port_spec *s, struct port_cfg *c)
 {
+	struct ctl_error ignored;
 	memset(c, 0, sizeof(*c));
 	c->type = s->type == CTL_PORT_TAP	     ? PORT_TAP
 		  : s->type == CTL_PORT_VHOST_CLIENT ? PORT_VHOST_CLIENT
@@ -208,8 +254,9 @@ static void sw_port_cfg(const struct ctl_port_spec *s, struct port_cfg *c)
 	snprintf(c->path, sizeof(c->path), "%s", s->path);
 	snprintf(c->ifname, sizeof(c->ifname), "%s", s->ifname[0] ? s->ifname : s->name);
 	c->perm = (s->set & CTL_PORT_F_PERM) ? (mode_t)s->perm : 0660;
-	c->owner = (uid_t)-1;
-	c->group = (gid_t)-1;
+	/* Checked when the command or file was accepted; a user deleted since then is ignored. */
+	if (sw_port_owner_ids(s, &c->owner, &c->group, &ignored))
+		RS_LOG(RS_LOG_WARN, "sw", "%s; socket keeps the daemon's ownership", ignored.msg);
 	c->queues = s->queues;
 	c->reconnect_ms = s->reconnect_ms;
 }
@@ -225,6 +272,21 @@ static void sw_port_vlan(const struct ctl_port_spec *s, struct dp_port_vlan *v)
 	v->mode = DP_VLAN_TRUNK; /* no VLAN config: every VLAN, like OVS */
 	if (s->vlan_mode == CTL_VLAN_TRUNK)
 		memcpy(v->trunks, s->trunks, sizeof(v->trunks));
+}
+
+static void sw_port_sec(const struct ctl_port_spec *s, struct dp_port_sec *sec)
+{
+	_Static_assert(CTL_PORT_ALLOWED_MAX == DP_SEC_MAX, "allowed lists must fit the datapath");
+	memset(sec, 0, sizeof(*sec));
+	if (s->set & CTL_PORT_F_ALLOW_MAC) {
+		sec->n_mac = s->n_allowed_mac;
+		for (unsigned i = 0; i < s->n_allowed_mac; i++)
+			memcpy(sec->mac[i].b, s->allowed_mac[i], 6);
+	}
+	if (s->set & CTL_PORT_F_ALLOW_IP) {
+		sec->n_ip = s->n_allowed_ip;
+		memcpy(sec->ip, s->allowed_ip, sizeof(sec->ip));
+	}
 }
 
 static void sw_port_affinity(const struct ctl_port_spec *s, int core[PORT_MAX_QUEUES])
@@ -252,12 +314,14 @@ static unsigned sw_free_id(struct sw_port *const *ports)
 int sw_port_start(struct sw *sw, struct sw_port *sp, bool keep_on_error, struct ctl_error *err)
 {
 	struct dp_port_vlan vlan;
+	struct dp_port_sec sec;
 	int core[PORT_MAX_QUEUES];
 
 	sw_port_vlan(&sp->spec, &vlan);
+	sw_port_sec(&sp->spec, &sec);
 	sw_port_affinity(&sp->spec, core);
 	sp->port.ops = port_ops_for(sp->port.cfg.type);
-	int rc = dp_port_add(sw->dp, &sp->port, &vlan, core);
+	int rc = dp_port_add(sw->dp, &sp->port, &vlan, &sec, core);
 	if (rc) {
 		sw_err(err, 1, "port %s: cannot add to the datapath: %s", sp->spec.name,
 		       strerror(-rc));
@@ -325,6 +389,11 @@ static int sw_add_port(struct sw *sw, const struct ctl_port_spec *spec, struct c
 		sw_err(err, 1, "port '%s' already exists", spec->name);
 		return -EEXIST;
 	}
+	uid_t uid;
+	gid_t gid;
+	int rc = sw_port_owner_ids(spec, &uid, &gid, err);
+	if (rc)
+		return rc;
 	unsigned id = sw_free_id(sw->ports);
 	if (!id) {
 		sw_err(err, 1, "no free port id (at most %d ports)", DP_MAX_PORTS - 1);
@@ -345,7 +414,7 @@ static int sw_add_port(struct sw *sw, const struct ctl_port_spec *spec, struct c
 	memcpy(next, sw->ports, sizeof(next));
 	next[id] = sp;
 	struct sw_conf conf = {.settings = &sw->settings, .ports = next, .cls = dp_rules(sw->dp)};
-	int rc = sw_save(sw, &conf, err);
+	rc = sw_save(sw, &conf, err);
 	if (rc == 0 && (rc = sw_port_start(sw, sp, false, err)) != 0) {
 		struct sw_conf old;
 		struct ctl_error ignored;
@@ -389,12 +458,16 @@ static int sw_del_port(struct sw *sw, const char *name, struct ctl_error *err)
 int sw_port_reconfigure(struct sw *sw, struct sw_port *sp, const struct ctl_port_spec *spec)
 {
 	struct dp_port_vlan vlan;
+	struct dp_port_sec sec;
 	int core[PORT_MAX_QUEUES];
 	sp->spec = *spec;
 	sp->port.cfg.reconnect_ms = spec->reconnect_ms;
 	sw_port_vlan(spec, &vlan);
+	sw_port_sec(spec, &sec);
 	sw_port_affinity(spec, core);
 	int rc = dp_port_set_vlan(sw->dp, &sp->port, &vlan);
+	if (rc == 0)
+		rc = dp_port_set_sec(sw->dp, &sp->port, &sec);
 	return rc ? rc : dp_port_set_affinity(sw->dp, &sp->port, core);
 }
 
@@ -437,7 +510,10 @@ static int sw_set(struct sw *sw, const struct ctl_settings *upd, struct ctl_erro
 bool sw_port_same_kind(const struct ctl_port_spec *a, const struct ctl_port_spec *b)
 {
 	return a->type == b->type && a->queues == b->queues && a->perm == b->perm &&
-	       strcmp(a->path, b->path) == 0 && strcmp(a->ifname, b->ifname) == 0;
+	       strcmp(a->path, b->path) == 0 && strcmp(a->ifname, b->ifname) == 0 &&
+	       (a->set & (CTL_PORT_F_OWNER | CTL_PORT_F_GROUP)) ==
+		   (b->set & (CTL_PORT_F_OWNER | CTL_PORT_F_GROUP)) &&
+	       strcmp(a->owner, b->owner) == 0 && strcmp(a->group, b->group) == 0;
 }
 
 static int sw_load_config(struct sw *sw, struct ctl_config *cfg, struct ctl_config_error *cerr,

@@ -44,6 +44,8 @@ void sw_merge_settings(struct ctl_settings *dst, const struct ctl_settings *upd)
 int sw_dp_settings(const struct ctl_settings *s, struct dp_settings *out, struct ctl_error *err);
 int sw_apply_settings(struct sw *sw, const struct ctl_settings *s, struct ctl_error *err);
 int sw_port_fill_defaults(struct sw *sw, struct ctl_port_spec *s);
+/* The uid/gid of owner=/group= ((uid_t)-1 when not given); -ENOENT with 'err' when unknown. */
+int sw_port_owner_ids(const struct ctl_port_spec *s, uid_t *uid, gid_t *gid, struct ctl_error *err);
 bool sw_port_same_kind(const struct ctl_port_spec *a, const struct ctl_port_spec *b);
 struct sw_port *sw_port_new(struct sw *sw, const struct ctl_port_spec *spec, unsigned id);
 int sw_port_start(struct sw *sw, struct sw_port *sp, bool keep_on_error, struct ctl_error *err);

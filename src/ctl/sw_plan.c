@@ -97,6 +97,12 @@ static int plan_ports(struct sw *sw, const struct ctl_config *cfg, struct sw_pla
 		return -EINVAL;
 	}
 	for (unsigned i = 0; i < p->n; i++) {
+		uid_t uid;
+		gid_t gid;
+		if (sw_port_owner_ids(&p->ports[i].spec, &uid, &gid, err)) {
+			plan_err_line(err, sw, 0, err->msg);
+			return -EINVAL;
+		}
 		if (sw_port_fill_defaults(sw, &p->ports[i].spec)) {
 			sw_err(err, -1,
 			       "%s: port %s: socket path %s/%s.sock is too long; give path=",

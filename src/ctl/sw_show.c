@@ -161,12 +161,12 @@ static json_t *sw_one_port_stats(struct sw *sw, struct sw_port *sp)
 		}
 	struct dp_port_counters c;
 	dp_port_counters(sw->dp, sp->port.id, &c);
-	json_t *drops =
-	    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "no_rule", (json_int_t)c.drop_no_rule,
-		      "not_ready", (json_int_t)c.drop_not_ready, "malformed",
-		      (json_int_t)(c.drop_malformed + mal[0]), "vlan", (json_int_t)c.drop_vlan,
-		      "queue_full", (json_int_t)(full[0] + full[1]), "too_big",
-		      (json_int_t)(big[0] + big[1]), "broken", (json_int_t)c.drop_broken);
+	json_t *drops = json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "no_rule", (json_int_t)c.drop_no_rule,
+	    "not_ready", (json_int_t)c.drop_not_ready, "malformed",
+	    (json_int_t)(c.drop_malformed + mal[0]), "vlan", (json_int_t)c.drop_vlan, "queue_full",
+	    (json_int_t)(full[0] + full[1]), "too_big", (json_int_t)(big[0] + big[1]), "broken",
+	    (json_int_t)c.drop_broken, "port_security", (json_int_t)c.drop_port_security);
 	return json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:o, s:o}", "name", sp->spec.name, "id",
 			 (int)sp->port.id, "rx_packets", (json_int_t)pk[PORT_RX], "rx_bytes",
 			 (json_int_t)by[PORT_RX], "tx_packets", (json_int_t)pk[PORT_TX], "tx_bytes",

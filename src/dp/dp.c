@@ -27,6 +27,7 @@ static void dp_view_fill_port(struct dp_view *v, const struct dp_port *dpp)
 	pv->port = dpp->port;
 	pv->dpp = (struct dp_port *)dpp;
 	pv->vlan = dpp->vlan;
+	pv->sec = dpp->sec;
 	pv->n_txq = 0;
 	for (uint8_t q = 0; q < PORT_MAX_QUEUES; q++)
 		if (dpp->txq_ready[q])
@@ -219,7 +220,7 @@ void dp_get_settings(const struct dp *dp, struct dp_settings *out)
 }
 
 int dp_port_add(struct dp *dp, struct port *p, const struct dp_port_vlan *vlan,
-		const int rxq_core[PORT_MAX_QUEUES])
+		const struct dp_port_sec *sec, const int rxq_core[PORT_MAX_QUEUES])
 {
 	if (p->id == 0 || p->id >= DP_MAX_PORTS || dp->ports[p->id])
 		return -EINVAL;
@@ -231,6 +232,8 @@ int dp_port_add(struct dp *dp, struct port *p, const struct dp_port_vlan *vlan,
 	dpp->port = p;
 	dpp->dp = dp;
 	dpp->vlan = *vlan;
+	if (sec)
+		dpp->sec = *sec;
 	for (unsigned q = 0; q < PORT_MAX_QUEUES; q++) {
 		dpp->rxq_core[q] = rxq_core ? rxq_core[q] : -1;
 		dpp->rxq_thread[q] = -1;
@@ -264,6 +267,17 @@ int dp_port_set_vlan(struct dp *dp, struct port *p, const struct dp_port_vlan *v
 		return -ENOENT;
 	dp->ports[p->id]->vlan = *vlan;
 	ml_flush_port(dp->ml, (uint16_t)p->id);
+	return dp_publish(dp);
+}
+
+int dp_port_set_sec(struct dp *dp, struct port *p, const struct dp_port_sec *sec)
+{
+	if (p->id >= DP_MAX_PORTS || !dp->ports[p->id])
+		return -ENOENT;
+	struct dp_port *dpp = dp->ports[p->id];
+	if (memcmp(&dpp->sec, sec, sizeof(*sec)) == 0)
+		return 0;
+	dpp->sec = *sec;
 	return dp_publish(dp);
 }
 

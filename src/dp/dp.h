@@ -38,14 +38,32 @@ struct dp_port_vlan {
 	uint64_t trunks[64]; /* trunk: allowed VLANs, bit per VID; all zero: every VLAN */
 };
 
+/*
+ * Port security: the only source addresses a port may send with. A list with
+ * n == 0 allows everything. With macs: the Ethernet source (and an ARP
+ * request's or reply's sender hardware address) must be listed. With ips: an
+ * IPv4 frame's source and an ARP sender protocol address must be listed;
+ * 0.0.0.0 passes for ARP probes (RFC 5227) and DHCP client requests (UDP
+ * 68 -> 67). Other frames fail when any list is set and their addresses do
+ * not match; frames that fail are dropped at ingress, before learning, and
+ * counted in drop_port_security.
+ */
+#define DP_SEC_MAX 8
+struct dp_port_sec {
+	uint8_t n_mac, n_ip;
+	struct eth_addr mac[DP_SEC_MAX];
+	uint32_t ip[DP_SEC_MAX]; /* network byte order */
+};
+
 /* Switch-level counters of one port (summed over threads). */
 struct dp_port_counters {
 	uint64_t rx_packets, rx_bytes;
-	uint64_t drop_no_rule;	 /* rules exist, none matched */
-	uint64_t drop_not_ready; /* output to a port with no ready queue */
-	uint64_t drop_malformed; /* runt frame, shorter than an Ethernet header */
-	uint64_t drop_vlan;	 /* VLAN not allowed on the ingress port */
-	uint64_t drop_broken;	 /* rx queue stopped for a ring-protocol violation */
+	uint64_t drop_no_rule;	     /* rules exist, none matched */
+	uint64_t drop_not_ready;     /* output to a port with no ready queue */
+	uint64_t drop_malformed;     /* runt frame, shorter than an Ethernet header */
+	uint64_t drop_vlan;	     /* VLAN not allowed on the ingress port */
+	uint64_t drop_broken;	     /* rx queue stopped for a ring-protocol violation */
+	uint64_t drop_port_security; /* source address not allowed (struct dp_port_sec) */
 };
 
 struct dp_thread_info {
@@ -80,13 +98,16 @@ void dp_get_settings(const struct dp *dp, struct dp_settings *out);
 /*
  * Adds an opened-or-about-to-open port (p->id in 1..DP_MAX_PORTS-1, unique).
  * Installs dp's handlers in p->events, so call it before p->ops->open().
- * 'rxq_core[q]' pins rx queue q to a core (-1: round-robin). 0 or -errno.
+ * 'rxq_core[q]' pins rx queue q to a core (-1: round-robin). 'sec' (NULL:
+ * none) restricts the port's source addresses. 0 or -errno.
  */
 int dp_port_add(struct dp *dp, struct port *p, const struct dp_port_vlan *vlan,
-		const int rxq_core[PORT_MAX_QUEUES]);
+		const struct dp_port_sec *sec, const int rxq_core[PORT_MAX_QUEUES]);
 /* Removes a port from every thread; afterwards the caller may close it. */
 void dp_port_del(struct dp *dp, struct port *p);
 int dp_port_set_vlan(struct dp *dp, struct port *p, const struct dp_port_vlan *vlan);
+/* Replaces the port's security lists (publishes only when they change). */
+int dp_port_set_sec(struct dp *dp, struct port *p, const struct dp_port_sec *sec);
 int dp_port_set_affinity(struct dp *dp, struct port *p, const int rxq_core[PORT_MAX_QUEUES]);
 
 /* Publishes 'c' (ownership passes to dp); the old snapshot is freed after a grace period. */

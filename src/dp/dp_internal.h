@@ -35,6 +35,7 @@ struct dp_port {
 	struct port *port;
 	struct dp *dp;
 	struct dp_port_vlan vlan;
+	struct dp_port_sec sec;
 	int rxq_core[PORT_MAX_QUEUES];	 /* pinned core or -1 */
 	int rxq_thread[PORT_MAX_QUEUES]; /* sticky owner, -1 while not ready */
 	bool rxq_ready[PORT_MAX_QUEUES];
@@ -46,7 +47,8 @@ struct dp_pview {
 	struct port *port; /* NULL: no port with this id */
 	struct dp_port *dpp;
 	struct dp_port_vlan vlan;
-	uint8_t n_txq; /* ready tx queues, listed in txq[] */
+	struct dp_port_sec sec; /* n_mac == n_ip == 0: unrestricted (the common case) */
+	uint8_t n_txq;		/* ready tx queues, listed in txq[] */
 	uint8_t txq[PORT_MAX_QUEUES];
 };
 

@@ -186,6 +186,49 @@ static void dp_normal(struct dp_burst *b, struct pbuf *pkt, const struct flow_ke
 	dp_flood(b, &var, hash);
 }
 
+/* ---- port security ---- */
+
+static bool dp_sec_mac_ok(const struct dp_port_sec *sec, const struct eth_addr *a)
+{
+	for (unsigned i = 0; i < sec->n_mac; i++)
+		if (memcmp(sec->mac[i].b, a->b, 6) == 0)
+			return true;
+	return false;
+}
+
+static bool dp_sec_ip_ok(const struct dp_port_sec *sec, uint32_t ip)
+{
+	for (unsigned i = 0; i < sec->n_ip; i++)
+		if (sec->ip[i] == ip)
+			return true;
+	return false;
+}
+
+/*
+ * May port 'pv' send the frame parsed into 'key'? See struct dp_port_sec.
+ * Only called when the port has a list.
+ */
+static bool dp_sec_allows(const struct dp_port_sec *sec, const struct flow_key *key)
+{
+	bool arp = key->dl_type == htons(0x0806);
+	if (sec->n_mac) {
+		if (!dp_sec_mac_ok(sec, &key->dl_src))
+			return false;
+		if (arp && !dp_sec_mac_ok(sec, &key->arp_sha))
+			return false;
+	}
+	if (!sec->n_ip)
+		return true;
+	if (arp) /* 0.0.0.0: an ARP probe (RFC 5227 2.1.1) */
+		return key->nw_src == 0 || dp_sec_ip_ok(sec, key->nw_src);
+	if (key->dl_type != htons(0x0800))
+		return true;  /* allowed-ip restricts IPv4 and ARP; other types only by MAC */
+	if (key->nw_src == 0) /* a DHCP client without an address yet */
+		return key->nw_proto == 17 && !(key->nw_frag & FLOW_FRAG_LATER) &&
+		       key->tp_src == htons(68) && key->tp_dst == htons(67);
+	return dp_sec_ip_ok(sec, key->nw_src);
+}
+
 /* ---- actions ---- */
 
 static bool dp_modifies_after(const struct action_list *al, unsigned i)
@@ -312,6 +355,11 @@ void dp_pipeline_run(struct dp_thread *t, const struct dp_view *v, uint32_t in, 
 		rs_stat_add(&t->pc[in].rx_packets, 1);
 		rs_stat_add(&t->pc[in].rx_bytes, pkt->len);
 		pkt_parse(pkt->data, pkt->len, in, &key, NULL);
+		const struct dp_port_sec *sec = &v->ports[in].sec;
+		if (RS_UNLIKELY(sec->n_mac | sec->n_ip) && !dp_sec_allows(sec, &key)) {
+			rs_stat_add(&t->pc[in].drop_port_security, 1);
+			continue;
+		}
 		uint32_t hash = pkt_flow_hash(&key);
 		if (!v->cls) {
 			dp_normal(b, pkt, &key, hash, true);

@@ -161,8 +161,13 @@ int swd_spawn(struct swd *d, const char *conf)
 			dup2(fd, 2);
 		}
 		closefrom(3);
-		execl(swt_switchd(), "ringswitchd", "--config", d->conf, "--run-dir", d->run,
-		      "--foreground", "--log-level", "info", (char *)NULL);
+		const char *av[48] = {"ringswitchd", "--config",     d->conf,	    "--run-dir",
+				      d->run,	     "--foreground", "--log-level", "info"};
+		unsigned n = 8;
+		for (unsigned i = 0; d->extra_args && d->extra_args[i] && n < 47; i++)
+			av[n++] = d->extra_args[i];
+		av[n] = NULL;
+		execv(swt_switchd(), (char *const *)av);
 		_exit(127);
 	}
 	d->pid = pid;

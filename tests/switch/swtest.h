@@ -35,6 +35,8 @@ struct swd {
 	char conf[128]; /* DIR/switch.conf unless swd_start_conf gave another */
 	char log[96];	/* DIR/daemon.log */
 	int status;	/* wait status once reaped */
+	/* Extra ringswitchd options (NULL-terminated, may be NULL), appended by swd_spawn. */
+	const char *const *extra_args;
 };
 
 /* ringctl's result. */

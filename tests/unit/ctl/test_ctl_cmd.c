@@ -71,6 +71,18 @@ static const struct good goods[] = {
     {"add-port t1 tap vlan-mode=access", "add-port t1 tap vlan-mode=access"},
     {"add-port t1 tap tag=0 vlan-mode=access", "add-port t1 tap vlan-mode=access tag=0"},
     {"add-port t1 tap vlan-mode=trunk trunks=7", "add-port t1 tap vlan-mode=trunk trunks=7"},
+    {"add-port vm1 vhost-user-server owner=qemu group=kvm perm=0660",
+     "add-port vm1 vhost-user-server perm=0660 owner=qemu group=kvm"},
+    {"add-port vm1 vhost-user-server owner=107 group=0",
+     "add-port vm1 vhost-user-server owner=107 group=0"},
+    {"add-port vm1 tap allowed-mac=02:00:00:00:00:0A,2:0:0:0:0:b allowed-ip=10.0.0.1,192.168.1.255",
+     "add-port vm1 tap allowed-mac=02:00:00:00:00:0a,02:00:00:00:00:0b "
+     "allowed-ip=10.0.0.1,192.168.1.255"},
+    {"add-port vm1 tap allowed-mac=any allowed-ip=any", "add-port vm1 tap"},
+    {"add-port vm1 vhost-user-client path=/x allowed-ip=0.0.0.0",
+     "add-port vm1 vhost-user-client path=/x allowed-ip=0.0.0.0"},
+    {"set-port vm1 allowed-mac=02:00:00:00:00:01", "set-port vm1 allowed-mac=02:00:00:00:00:01"},
+    {"set-port vm1 allowed-mac=any allowed-ip=any", "set-port vm1 allowed-mac=any allowed-ip=any"},
     {"set-port vm1 tag=20", "set-port vm1 vlan-mode=access tag=20"},
     {"set-port vm1 reconnect-ms=0 rxq-affinity=15:1023",
      "set-port vm1 reconnect-ms=0 rxq-affinity=15:1023"},
@@ -185,6 +197,48 @@ static const struct bad bads[] = {
     {"set-port vm1 path=/x",
      "token 'path=/x': path cannot be changed by set-port: del-port and add-port again", 2, 14},
     {"set-port vm1 tag=1 trunks=2", "token 'trunks=2': tag and trunks exclude each other", 3, 20},
+    {"add-port vm1 tap allowed-mac=02:00:00:00:00",
+     "token 'allowed-mac=02:00:00:00:00': bad MAC "
+     "(want xx:xx:xx:xx:xx:xx)",
+     3, 30},
+    {"add-port vm1 tap allowed-mac=01:00:5e:00:00:01",
+     "token 'allowed-mac=01:00:5e:00:00:01': a multicast MAC cannot be a source", 3, 30},
+    {"add-port vm1 tap allowed-mac=2:0:0:0:0:1,02:00:00:00:00:01",
+     "token 'allowed-mac=2:0:0:0:0:1,02:00:00:00:00:01': MAC listed twice", 3, 42},
+    {"add-port vm1 tap allowed-mac=2:0:0:0:0:1,",
+     "token 'allowed-mac=2:0:0:0:0:1,': empty element "
+     "in list",
+     3, 42},
+    {"add-port vm1 tap allowed-mac=2:0:0:0:0:1,2:0:0:0:0:2,2:0:0:0:0:3,2:0:0:0:0:4,2:0:0:0:0:5,"
+     "2:0:0:0:0:6,2:0:0:0:0:7,2:0:0:0:0:8,2:0:0:0:0:9",
+     "token 'allowed-mac=2:0:0:0:0:1,2:0:0:0:0:2,2:0:0:0:0:3,2:0:0:0:0:4,...': at most 8 "
+     "addresses",
+     3, 126},
+    {"add-port vm1 tap allowed-ip=10.0.0.256",
+     "token 'allowed-ip=10.0.0.256': bad IPv4 address "
+     "(want A.B.C.D)",
+     3, 29},
+    {"add-port vm1 tap allowed-ip=10.0.0.1/24",
+     "token 'allowed-ip=10.0.0.1/24': bad IPv4 address "
+     "(want A.B.C.D)",
+     3, 29},
+    {"add-port vm1 tap allowed-ip=10.0.0.1,10.0.0.1",
+     "token 'allowed-ip=10.0.0.1,10.0.0.1': IPv4 address listed twice", 3, 38},
+    {"add-port vm1 tap allowed-ip=", "token 'allowed-ip=': missing value: use allowed-ip=VALUE", 3,
+     18},
+    {"add-port vm1 tap owner=qemu", "token 'owner=qemu': owner does not apply to tap ports", 3, 18},
+    {"add-port vm1 vhost-user-client path=/x group=kvm",
+     "token 'group=kvm': group does not apply to vhost-user-client ports", 4, 40},
+    {"add-port vm1 vhost-user-server owner=-x",
+     "token 'owner=-x': owner must be a name ([A-Za-z0-9_.-], not starting with -) or a number", 3,
+     38},
+    {"add-port vm1 vhost-user-server group=a/b",
+     "token 'group=a/b': group must be a name ([A-Za-z0-9_.-], not starting with -) or a number", 3,
+     38},
+    {"add-port vm1 vhost-user-server owner=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+     "token 'owner=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa': owner must be 1..32 bytes", 3, 38},
+    {"set-port vm1 owner=qemu",
+     "token 'owner=qemu': owner cannot be changed by set-port: del-port and add-port again", 2, 14},
     {"del-port", "missing argument: usage: del-port NAME", 1, 10},
     {"del-port a b", "token 'b': too many arguments: usage: del-port NAME", 2, 12},
     {"set", "missing argument: usage: set KEY=VALUE...", 1, 5},
@@ -351,6 +405,22 @@ static void test_port_apply(void **state)
 	parse_ok("set-port t0 rxq-affinity=0:7", &upd);
 	assert_int_equal(ctl_port_apply(&base.u.port_spec, &upd.u.port_spec, &err), 0);
 
+	/* Port security lists: replaced, and lifted again with "any". */
+	parse_ok("set-port t0 allowed-mac=02:00:00:00:00:01 allowed-ip=10.1.2.3", &upd);
+	assert_int_equal(ctl_port_apply(&base.u.port_spec, &upd.u.port_spec, &err), 0);
+	ctl_port_format(&base.u.port_spec, buf, sizeof(buf));
+	assert_string_equal(buf, "add-port t0 tap rxq-affinity=0:7 allowed-mac=02:00:00:00:00:01 "
+				 "allowed-ip=10.1.2.3");
+	parse_ok("set-port t0 allowed-ip=10.1.2.4,10.1.2.5", &upd);
+	assert_int_equal(ctl_port_apply(&base.u.port_spec, &upd.u.port_spec, &err), 0);
+	assert_int_equal(base.u.port_spec.n_allowed_ip, 2);
+	assert_int_equal(base.u.port_spec.n_allowed_mac, 1);
+	parse_ok("set-port t0 allowed-mac=any allowed-ip=any", &upd);
+	assert_int_equal(ctl_port_apply(&base.u.port_spec, &upd.u.port_spec, &err), 0);
+	ctl_port_format(&base.u.port_spec, buf, sizeof(buf));
+	assert_string_equal(buf, "add-port t0 tap rxq-affinity=0:7");
+	assert_int_equal(base.u.port_spec.set & (CTL_PORT_F_ALLOW_MAC | CTL_PORT_F_ALLOW_IP), 0);
+
 	/* An update that was not built by set-port parsing is refused as a whole. */
 	struct ctl_port_spec bad = {.set = CTL_PORT_F_QUEUES, .queues = 4};
 	assert_int_equal(ctl_port_apply(&base.u.port_spec, &bad, &err), -EINVAL);
@@ -439,6 +509,20 @@ static void random_port(char *b, size_t n)
 		for (unsigned q = 0; q < queues; q++)
 			o += (size_t)snprintf(b + o, n - o, q ? ",%u:%u" : "%u:%u", q, rnd(1024));
 	}
+	if (t == 0 && rnd(2))
+		o +=
+		    (size_t)snprintf(b + o, n - o, rnd(2) ? " owner=u%u" : " owner=%u", rnd(70000));
+	if (t == 0 && rnd(2))
+		o +=
+		    (size_t)snprintf(b + o, n - o, rnd(2) ? " group=g%u" : " group=%u", rnd(70000));
+	unsigned nm = rnd(CTL_PORT_ALLOWED_MAX + 1), ni = rnd(CTL_PORT_ALLOWED_MAX + 1);
+	for (unsigned k = 0; k < nm; k++) /* distinct: the index is in the last byte */
+		o += (size_t)snprintf(b + o, n - o, "%s%x:%x:%x:%x:%x:%x",
+				      k ? "," : " allowed-mac=", rnd(128) * 2, rnd(256), rnd(256),
+				      rnd(256), rnd(256) & ~7u, k);
+	for (unsigned k = 0; k < ni; k++)
+		o += (size_t)snprintf(b + o, n - o, "%s%u.%u.%u.%u",
+				      k ? "," : " allowed-ip=", rnd(256), rnd(256), rnd(256), k);
 }
 
 static void random_set(char *b, size_t n)
