@@ -78,9 +78,14 @@ static int dp_publish(struct dp *dp)
 
 /* ---- rx queue ownership ---- */
 
+/*
+ * Thread indices follow dp->settings, not dp->n_threads: dp_set_settings
+ * assigns queues while the threads are stopped (n_threads 0), for the
+ * threads it is about to start.
+ */
 static int dp_thread_for_core(const struct dp *dp, int core)
 {
-	for (unsigned i = 0; i < dp->n_threads; i++)
+	for (unsigned i = 0; i < dp->settings.n_cores; i++)
 		if (dp->settings.cores[i] == core)
 			return (int)i;
 	return -1;
@@ -96,7 +101,7 @@ static int dp_least_loaded_thread(const struct dp *dp)
 				load[dpp->rxq_thread[q]]++;
 	}
 	int best = 0;
-	for (unsigned i = 1; i < dp->n_threads; i++)
+	for (unsigned i = 1; i < dp->settings.n_cores; i++)
 		if (load[i] < load[best])
 			best = (int)i;
 	return best;
@@ -201,15 +206,24 @@ int dp_set_settings(struct dp *dp, const struct dp_settings *s)
 		return 0;
 	dp_threads_stop(dp);
 	dp->settings = *s;
-	/* Threads are gone, so ownership can be rebuilt freely. */
+	/*
+	 * Threads are gone, so ownership can be rebuilt freely; but the new
+	 * threads must not start on the old view: it assigns queues by the old
+	 * thread indices (and says whether tx needs locks for the old thread
+	 * count), so a queue that the new assignment moves would be polled by
+	 * its old index's thread (still in the old view) and its new owner at
+	 * once. They start on a view with no rx queue (nothing received, so
+	 * nothing sent), published while no thread runs; then the real one.
+	 */
 	for (uint32_t id = 1; id < DP_MAX_PORTS; id++)
 		for (unsigned q = 0; dp->ports[id] && q < PORT_MAX_QUEUES; q++)
 			dp->ports[id]->rxq_thread[q] = -1;
+	dp_publish(dp);
+	int err = dp_threads_start(dp);
 	for (uint32_t id = 1; id < DP_MAX_PORTS; id++)
 		for (unsigned q = 0; dp->ports[id] && q < PORT_MAX_QUEUES; q++)
 			if (dp->ports[id]->rxq_ready[q])
 				dp_assign_rxq(dp, dp->ports[id], (uint16_t)q);
-	int err = dp_threads_start(dp);
 	dp_publish(dp);
 	return err;
 }

@@ -132,7 +132,7 @@ static void dp_try_sleep(struct dp_thread *t, const struct dp_view *v)
 		return;
 	atomic_store(&t->sleeping, true);
 	if (atomic_load(&t->dp->view) == v && !atomic_load(&t->stop)) {
-		t->sleeps++;
+		rs_stat_add(&t->sleeps, 1); /* read by control (dp_thread_info) */
 		(void)epoll_wait(t->epfd, ev, RS_ARRAY_SIZE(ev), DP_SLEEP_MS);
 	}
 	atomic_store(&t->sleeping, false);
