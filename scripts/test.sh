@@ -2,6 +2,8 @@
 # test.sh - the whole test suite, as CI runs it (.ci/run calls exactly this):
 #   1. gcc build, unit + integration tests (cmocka)
 #   2. clang build with AddressSanitizer + UndefinedBehaviorSanitizer, same tests
+#  2b. clang build with ThreadSanitizer, the datapath race test alone (test_sw_churn,
+#      RS_TSAN_SECS of churn, default 15)
 #   3. libFuzzer targets, each for RS_FUZZ_SECONDS (default 20) from its seed corpus
 #   4. end-to-end tests against real peers (QEMU guests, dpdk-testpmd): tests/e2e/run.sh
 # Ends with one line "N passed, N failed". Set RS_SKIP_E2E=1 to skip stage 4.
@@ -51,6 +53,22 @@ if scripts/build.sh build-asan clang -Db_sanitize=address,undefined -Db_lundef=f
 	run_meson_suite build-asan "asan+ubsan unit+integration"
 else
 	failed=$((failed + 1)); failures+=("asan build")
+fi
+
+echo "== stage 2b: clang + ThreadSanitizer: forwarding threads under control-plane churn"
+if scripts/build.sh build-tsan clang -Db_sanitize=thread -Db_lundef=false; then
+	rm -f build-tsan/meson-logs/testlog.json
+	TSAN_OPTIONS=halt_on_error=0:second_deadlock_stack=1 RS_CHURN_SECS=${RS_TSAN_SECS:-15} \
+		meson test -C build-tsan --print-errorlogs test_sw_churn >build-tsan.test.log 2>&1
+	grep -E '^ *[0-9]+/[0-9]+ ' build-tsan.test.log | sed 's/^/   /'
+	count_meson build-tsan "tsan test_sw_churn"
+	if ! grep -q '"result": "OK"' build-tsan/meson-logs/testlog.json 2>/dev/null; then
+		failed=$((failed + 1)); failures+=("tsan test_sw_churn did not pass")
+	fi
+	grep -qE '"result": "(FAIL|TIMEOUT|ERROR)"' build-tsan/meson-logs/testlog.json 2>/dev/null &&
+		grep -A40 'WARNING: ThreadSanitizer' build-tsan.test.log | head -150
+else
+	failed=$((failed + 1)); failures+=("tsan build")
 fi
 
 echo "== stage 3: fuzzers"
