@@ -90,6 +90,7 @@ struct dp_thread {
 	struct cls_stats *cstats;
 	struct dp_burst *burst; /* the pipeline's per-burst scratch space */
 	uint8_t broken_logged[DP_MAX_PORTS][PORT_MAX_QUEUES / 8 + 1];
+	uint64_t broken_version; /* view whose broken queues broken_logged records */
 	/* (fwd) counters, read relaxed by control. */
 	struct dp_port_counters pc[DP_MAX_PORTS];
 	uint64_t packets, busy_cycles, idle_cycles, sleeps;

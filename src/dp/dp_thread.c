@@ -50,9 +50,19 @@ static bool broken_logged(struct dp_thread *t, uint32_t port, uint16_t q, bool s
 	return was;
 }
 
-static void dp_rxq_broken(struct dp_thread *t, struct port *p, uint16_t q)
+/*
+ * A broken queue stays in the view until its front-end resets it (which
+ * stops it: a new view). Forgetting what was logged whenever the view changes
+ * logs the next break of a reset queue, or of a new port that reuses the id,
+ * at the price of one more (rate-limited) line for a queue still broken.
+ */
+static void dp_rxq_broken(struct dp_thread *t, const struct dp_view *v, struct port *p, uint16_t q)
 {
 	rs_stat_add(&t->pc[p->id].drop_broken, 1);
+	if (t->broken_version != v->version) {
+		memset(t->broken_logged, 0, sizeof(t->broken_logged));
+		t->broken_version = v->version;
+	}
 	if (broken_logged(t, p->id, q, true))
 		return;
 	struct port_queue_stats st = {0};
@@ -69,7 +79,7 @@ static unsigned dp_poll_rxq(struct dp_thread *t, const struct dp_view *v,
 	struct port *p = v->ports[r->port].port;
 	int n = p->ops->rx_burst(p, r->q, &t->pool, pkts, DP_BURST);
 	if (RS_UNLIKELY(n < 0)) {
-		dp_rxq_broken(t, p, r->q);
+		dp_rxq_broken(t, v, p, r->q);
 		return 0;
 	}
 	if (n > 0)
