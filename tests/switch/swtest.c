@@ -456,6 +456,64 @@ int64_t swt_queue_stat(json_t *ps, const char *dir, int q, const char *key)
 	return 0;
 }
 
+/* ---- resources ---- */
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SWT_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define SWT_SANITIZED 1
+#endif
+#endif
+#ifndef SWT_SANITIZED
+#define SWT_SANITIZED 0
+#endif
+
+int swt_map_count(pid_t pid)
+{
+	char p[64], line[1024];
+	snprintf(p, sizeof(p), "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(p, "r");
+	if (!f)
+		return -errno;
+	int n = 0;
+	while (fgets(line, sizeof(line), f)) {
+		/* address perms offset dev inode [path] */
+		char path[512] = "";
+		if (SWT_SANITIZED && (sscanf(line, "%*s %*s %*s %*s %*s %511s", path) != 1 ||
+				      strncmp(path, "[anon", 5) == 0))
+			continue;
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+static int swt_fd_count(pid_t pid)
+{
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(p);
+	if (!d)
+		return -errno;
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+int swt_wait_counts(pid_t pid, int fds, int maps, int timeout_ms)
+{
+	int64_t deadline = fe_now_ms() + timeout_ms;
+	do {
+		if (swt_fd_count(pid) == fds && swt_map_count(pid) == maps)
+			return 0;
+		usleep(10000);
+	} while (fe_now_ms() < deadline);
+	return -ETIMEDOUT;
+}
+
 /* ---- front-ends ---- */
 
 static bool swt_has_queues(json_t *arr, unsigned pairs)

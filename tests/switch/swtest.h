@@ -113,6 +113,19 @@ void swt_fe_attach(const struct swd *d, struct fe *fe, const char *name, unsigne
 /* Reclaims TX, checks no device errors, closes. */
 void swt_fe_detach(struct fe *fe);
 
+/* ---- resources of the daemon (/proc) ---- */
+
+/*
+ * Its mappings. The daemon is built with the same flags as the tests; under
+ * AddressSanitizer or ThreadSanitizer the allocator maps fresh anonymous
+ * regions as freed memory sits in quarantine, so there only mappings with a
+ * file behind them count (guest memory is memfd-backed, so a leaked region
+ * still shows); otherwise every mapping.
+ */
+int swt_map_count(pid_t pid);
+/* Waits until swt_map_count and the fd count equal 'maps' and 'fds'; 0 or -ETIMEDOUT. */
+int swt_wait_counts(pid_t pid, int fds, int maps, int timeout_ms);
+
 /* ---- frames ---- */
 
 struct swt_mac {

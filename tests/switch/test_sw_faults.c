@@ -116,9 +116,9 @@ static int64_t fx_books(const char *in, const char *out, int64_t *drops)
 /* Waits until the daemon's fds and mappings are back to 'fds'/'maps'. */
 static void fx_expect_counts(int fds, int maps, const char *when)
 {
-	if (lb_wait_counts(T.d.pid, fds, maps, 3000) < 0)
+	if (swt_wait_counts(T.d.pid, fds, maps, 3000) < 0)
 		fail_msg("%s: fds %d (baseline %d), maps %d (baseline %d)", when,
-			 lb_fd_count(T.d.pid), fds, lb_map_count(T.d.pid), maps);
+			 lb_fd_count(T.d.pid), fds, swt_map_count(T.d.pid), maps);
 }
 
 /* ---- kill -9 of a front-end mid-traffic ---- */
@@ -214,7 +214,7 @@ static void test_sw_kill_frontend(void **state)
 		if (run == 1) { /* the baseline, after the first run primed everything */
 			usleep(100000);
 			fds = lb_fd_count(T.d.pid);
-			maps = lb_map_count(T.d.pid);
+			maps = swt_map_count(T.d.pid);
 		}
 		pid_t pid = fork();
 		assert_true(pid >= 0);
@@ -337,7 +337,7 @@ static void test_sw_cycles(void **state)
 		cy_one(path, i);
 	usleep(200000);
 	cy_drain_b();
-	int fds = lb_fd_count(T.d.pid), maps = lb_map_count(T.d.pid);
+	int fds = lb_fd_count(T.d.pid), maps = swt_map_count(T.d.pid);
 	long rss = lb_rss_kb(T.d.pid);
 	assert_true(fds > 0 && maps > 0 && rss > 0);
 	int64_t t0 = fe_now_ms();

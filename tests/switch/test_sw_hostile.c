@@ -193,7 +193,7 @@ static int hs_group_setup(void **state)
 	hx_good_traffic();
 	usleep(200000);
 	H.base_fds = lb_fd_count(H.d.pid);
-	H.base_maps = lb_map_count(H.d.pid);
+	H.base_maps = swt_map_count(H.d.pid);
 	return H.base_fds > 0 && H.base_maps > 0 ? 0 : -1;
 }
 
@@ -245,10 +245,10 @@ static int hs_teardown(void **state)
 	hx_good_traffic();
 	fe_close(&HX.h);
 	fe_close(&HX.p);
-	if (lb_wait_counts(H.d.pid, H.base_fds, H.base_maps, 3000) < 0) {
+	if (swt_wait_counts(H.d.pid, H.base_fds, H.base_maps, 3000) < 0) {
 		int fds = H.base_fds, maps = H.base_maps;
 		H.base_fds = lb_fd_count(H.d.pid); /* later rows compare with the new level */
-		H.base_maps = lb_map_count(H.d.pid);
+		H.base_maps = swt_map_count(H.d.pid);
 		fail_msg("daemon resources not back to baseline: fds %d (was %d), maps %d (was %d)",
 			 H.base_fds, fds, H.base_maps, maps);
 	}
