@@ -34,6 +34,8 @@ E2E_NAME=""
 e2e_log() { echo "[$(date +%T)] ${E2E_NAME}: $*" >&2; }
 e2e_fail() {
     echo "FAIL: ${E2E_NAME}: $*" >&2
+    # A running ringswitchd (e2e_start_rsd): its own view of the failure.
+    [[ -n "${RSD_PID:-}" ]] && e2e_rsd_dump_state >&2
     e2e_dump_logs
     exit 1
 }
@@ -62,6 +64,20 @@ e2e_init() {
 # e2e_track PID: kill PID at cleanup.
 e2e_track() { E2E_PIDS+=("$1"); }
 
+# e2e_untrack PID: forget a PID that has been waited for (so that cleanup
+# never signals a later process that reuses the number).
+e2e_untrack() {
+    local i
+    for i in "${!E2E_PIDS[@]}"; do
+        [[ "${E2E_PIDS[$i]}" == "$1" ]] && unset 'E2E_PIDS[i]'
+    done
+}
+
+# e2e_on_cleanup CMD...: run CMD at cleanup, after every tracked process has
+# been stopped (network namespaces, tap devices...).  Later hooks run first.
+E2E_CLEANUP_HOOKS=()
+e2e_on_cleanup() { E2E_CLEANUP_HOOKS=("$(printf '%q ' "$@")" "${E2E_CLEANUP_HOOKS[@]}"); }
+
 # e2e_kill PID [SIG]: stop one started process and wait for it (at most 5 s
 # after SIGTERM, then SIGKILL).
 e2e_kill() {
@@ -82,6 +98,10 @@ e2e_cleanup() {
     trap - EXIT INT TERM
     for pid in "${E2E_PIDS[@]}"; do
         [[ -n "$pid" ]] && e2e_kill "$pid"
+    done
+    local hook
+    for hook in "${E2E_CLEANUP_HOOKS[@]}"; do
+        eval "$hook" >/dev/null 2>&1
     done
     if [[ -n "$E2E_TMP" && -d "$E2E_TMP" ]]; then
         if [[ "${RS_E2E_KEEP:-0}" == 1 ]]; then
@@ -395,3 +415,251 @@ e2e_guest_send() {
 
 # e2e_stop_guest NAME [SIG]: kill one guest's QEMU (default SIGTERM).
 e2e_stop_guest() { e2e_kill "${G_PID[$1]}" "${2:-TERM}"; }
+
+# ---------------------------------------------------------------------------
+# ringswitchd, the switch daemon, and ringctl (tests/e2e/test_switch_*.sh).
+# e2e_start_rsd RUNDIR [CONFIG [DAEMON ARGS...]]: start
+#   BUILD/ringswitchd --foreground --run-dir RUNDIR --config CONFIG
+# (CONFIG defaults to RUNDIR/ringswitchd.conf; created with the default
+# ports vm1 and vm2 when missing) and wait until ringctl gets an answer.  Sets
+# RSD_PID, RSD_RUN, RSD_CONF, RSD_LOG (stdout and stderr, $E2E_TMP/rsdN.log).
+# Its forwarding thread pins itself to pmd-cores (default: the last CPU).
+# ---------------------------------------------------------------------------
+RSD_PID="" RSD_RUN="" RSD_CONF="" RSD_LOG=""
+
+e2e_rsd_bin() { echo "$RS_BUILD/ringswitchd"; }
+e2e_ringctl_bin() { echo "$RS_BUILD/ringctl"; }
+
+e2e_start_rsd() {
+    local run="$1" conf="${2:-$1/ringswitchd.conf}" bin n
+    shift
+    (($#)) && shift
+    bin="$(e2e_rsd_bin)"
+    [[ -x "$bin" && -x "$(e2e_ringctl_bin)" ]] ||
+        e2e_fail "no ringswitchd/ringctl in $RS_BUILD (build: meson setup $RS_BUILD && ninja -C $RS_BUILD)"
+    mkdir -p "$run"
+    chmod 0700 "$run"
+    n=$(( $(ls "$E2E_TMP"/rsd*.log 2>/dev/null | wc -l) ))
+    RSD_RUN="$run" RSD_CONF="$conf" RSD_LOG="$E2E_TMP/rsd$n.log"
+    e2e_log "start: $bin --foreground --run-dir $run --config $conf $*"
+    "$bin" --foreground --run-dir "$run" --config "$conf" "$@" >"$RSD_LOG" 2>&1 &
+    RSD_PID=$!
+    e2e_track "$RSD_PID"
+    # After a SIGKILL the old ctl.sock is still there: wait for our
+    # process's "running" line, then for an answer.
+    _e2e_rsd_up() {
+        kill -0 "$RSD_PID" 2>/dev/null || return 2
+        grep -qs 'ringswitchd running' "$RSD_LOG" &&
+            timeout 5 "$(e2e_ringctl_bin)" --run-dir "$RSD_RUN" show >/dev/null 2>&1
+    }
+    e2e_wait_for 15 _e2e_rsd_up || {
+        local pid="$RSD_PID"
+        RSD_PID=""
+        kill -0 "$pid" 2>/dev/null || e2e_fail "ringswitchd exited at start: $(tail -n 5 "$RSD_LOG")"
+        e2e_fail "ringswitchd did not answer ringctl within 15 s"
+    }
+}
+
+# e2e_stop_rsd [KILL]: SIGTERM (check a clean exit that removes the control
+# socket), or SIGKILL (a crash: nothing is cleaned up).
+e2e_stop_rsd() {
+    local pid="$RSD_PID" how="${1:-TERM}" rc
+    [[ -n "$pid" ]] || return 0
+    RSD_PID=""
+    if [[ "$how" == KILL ]]; then
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        e2e_untrack "$pid"
+        return 0
+    fi
+    kill -TERM "$pid" 2>/dev/null
+    e2e_wait_for 10 bash -c "! kill -0 $pid 2>/dev/null" || e2e_fail "ringswitchd ignored SIGTERM for 10 s"
+    wait "$pid"
+    rc=$?
+    e2e_untrack "$pid"
+    ((rc == 0)) || e2e_fail "ringswitchd exited with status $rc after SIGTERM"
+    [[ ! -e "$RSD_RUN/ctl.sock" ]] || e2e_fail "ringswitchd left $RSD_RUN/ctl.sock behind"
+}
+
+# e2e_ringctl ARGS...: run ringctl on the daemon's run dir (10 s bound);
+# prints its output, returns its status.
+e2e_ringctl() {
+    e2e_log "ringctl $*"
+    timeout 10 "$(e2e_ringctl_bin)" --run-dir "$RSD_RUN" "$@" 2>&1
+}
+
+# e2e_ringctl_ok ARGS...: the same, failing the test when ringctl fails.
+e2e_ringctl_ok() {
+    local out
+    out="$(e2e_ringctl "$@")" || e2e_fail "ringctl $* failed: $out"
+    [[ -n "$out" ]] && echo "$out"
+    return 0
+}
+
+# e2e_rsd_dump_state: the daemon's show, port-stats, pmd-show, dump-flows
+# (on failure; never fails itself).
+e2e_rsd_dump_state() {
+    local c
+    kill -0 "$RSD_PID" 2>/dev/null || { echo "----- ringswitchd (pid $RSD_PID) is not running"; return 0; }
+    for c in show port-stats pmd-show dump-flows; do
+        echo "----- ringctl $c"
+        timeout 5 "$(e2e_ringctl_bin)" --run-dir "$RSD_RUN" $c 2>&1
+    done
+}
+
+# e2e_json JSON PYEXPR: evaluate a Python expression over the parsed JSON
+# (bound to 'j'); print it (a list one item a line; True/False as 1/0).
+e2e_json() {
+    python3 -c '
+import json, sys
+j = json.loads(sys.argv[1])
+r = eval(sys.argv[2])
+for x in (r if isinstance(r, list) else [r]):
+    print(int(x) if isinstance(x, bool) else x)' "$1" "$2"
+}
+
+# e2e_pstat STATS PORT KEY: one counter from `ringctl --json port-stats`.
+#   KEY: rx_packets | tx_packets | rx_bytes | tx_bytes   (rx: taken from the
+#        port's peer; tx: given to it) | drops.REASON | rx.Q.FIELD | tx.Q.FIELD
+#        (FIELD of queue Q: packets, bytes, drop_full, drop_too_big...;
+#        Q '*' sums the queues).  0 for a queue that has not counted anything.
+e2e_pstat() {
+    python3 -c '
+import json, sys
+ports = {p["name"]: p for p in json.loads(sys.argv[1])}
+p = ports.get(sys.argv[2])
+if p is None:
+    sys.exit("e2e_pstat: no port " + sys.argv[2])
+k = sys.argv[3].split(".")
+if k[0] in ("rx", "tx") and len(k) == 3:
+    print(sum(q.get(k[2], 0) or 0 for q in p["queues"]
+              if q["dir"] == k[0] and (k[1] == "*" or q["queue"] == int(k[1]))))
+elif k[0] == "drops":
+    print(p["drops"][k[1]])
+else:
+    print(p[k[0]])' "$1" "$2" "$3"
+}
+
+# e2e_pstat_queues STATS PORT DIR: "QUEUE PACKETS" lines of one direction.
+e2e_pstat_queues() {
+    python3 -c '
+import json, sys
+for p in json.loads(sys.argv[1]):
+    if p["name"] == sys.argv[2]:
+        for q in p["queues"]:
+            if q["dir"] == sys.argv[3]:
+                print(q["queue"], q["packets"])' "$1" "$2" "$3"
+}
+
+# e2e_rsd_broken [STATS]: "PORT dir QUEUE: REASON" for every queue marked
+# broken (nothing when none is).
+e2e_rsd_broken() {
+    local st="${1:-}"
+    [[ -n "$st" ]] || st="$(e2e_ringctl --json port-stats 2>/dev/null)" || return 0
+    python3 -c '
+import json, sys
+for p in json.loads(sys.argv[1]):
+    for q in p["queues"]:
+        if q.get("broken"):
+            print("%s %s %d: %s" % (p["name"], q["dir"], q["queue"], q["broken"]))' "$st"
+}
+
+# e2e_flow_packets DUMP MATCH: n_packets of the rule whose "match" is MATCH
+# in `ringctl --json dump-flows` output (-1 when there is no such rule).
+e2e_flow_packets() {
+    python3 -c '
+import json, sys
+print(next((f["n_packets"] for f in json.loads(sys.argv[1]) if f["match"] == sys.argv[2]), -1))' "$1" "$2"
+}
+
+# e2e_proc_cpu_ticks PID: utime+stime of all the process's threads, in clock
+# ticks (getconf CLK_TCK per second), from /proc/PID/stat.
+e2e_proc_cpu_ticks() {
+    local s
+    s="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+    s="${s##*) }" # fields from the 3rd on; the command name may hold spaces
+    awk '{ print $12 + $13 }' <<<"$s"
+}
+
+# e2e_proc_schedstat PID: "RUN_NS WAIT_NS" summed over the process's live
+# threads (/proc/PID/task/*/schedstat): time on a CPU and time runnable but
+# waiting for one.  On a shared machine the second tells a thread that wants
+# a whole core from one that sleeps.
+e2e_proc_schedstat() {
+    cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ r += $1; w += $2 } END { printf "%d %d\n", r, w }'
+}
+
+# ---------------------------------------------------------------------------
+# Traffic checks between guests (and a network namespace).
+# ---------------------------------------------------------------------------
+
+# e2e_ping_ok FROM TO WHAT: wait (at most 30 tries) until one ping from guest
+# FROM to address TO gets through, then require 5 of 5; prints the RTT figure.
+e2e_ping_ok() {
+    local from="$1" to="$2" what="$3" out i
+    for ((i = 0; i < 30; i++)); do
+        e2e_guest "$from" -t 10 ping -c 1 -W 1 "$to" >/dev/null && break
+    done
+    ((i < 30)) || e2e_fail "$what: $from cannot reach $to within 30 tries"
+    ((i > 0)) && e2e_log "$what: first ping answered after $i retries"
+    out="$(e2e_guest "$from" -t 20 ping -c 5 -i 0.2 -W 2 "$to")"
+    echo "$out" | tail -n 2 >&2
+    echo "$out" | grep -q ' 0% packet loss' || e2e_fail "$what: ping $from -> $to lost packets: $out"
+    e2e_figure "ping RTT: $(echo "$out" | sed -n 's/.*min\/avg\/max = \([^ ]*\).*/\1/p') ms ($what, $from -> $to)"
+}
+
+# e2e_ping_blocked FROM TO WHAT: no reply to 3 pings (1 s apart, 2 s wait).
+e2e_ping_blocked() {
+    local from="$1" to="$2" what="$3" out
+    out="$(e2e_guest "$from" -t 20 ping -c 3 -i 1 -W 2 "$to")"
+    echo "$out" | tail -n 2 >&2
+    echo "$out" | grep -q ' 0 packets received' ||
+        e2e_fail "$what: ping $from -> $to should get no reply: $out"
+    e2e_log "$what: $from -> $to blocked, as it should be"
+}
+
+# e2e_iperf_ok FROM TO TO_IP WHAT [IPERF ARGS]: iperf3 TCP for RS_E2E_IPERF_SECS
+# (default 3) seconds from guest FROM to guest TO, > 0 bit/s; prints the figure.
+e2e_iperf_ok() {
+    local from="$1" to="$2" to_ip="$3" what="$4" secs="${RS_E2E_IPERF_SECS:-3}" out rate
+    shift 4
+    e2e_guest "$to" "iperf3 -s -D -1 >/dev/null 2>&1" || e2e_fail "$what: iperf3 -s in $to"
+    sleep 0.5
+    out="$(e2e_guest "$from" -t $((secs + 35)) iperf3 -c "$to_ip" -t "$secs" -f m "$@")" ||
+        e2e_fail "$what: iperf3 -c failed: $out"
+    rate="$(echo "$out" | awk '/receiver/ { for (i = 1; i < NF; i++) if ($(i + 1) == "Mbits/sec") r = $i } END { print r }')"
+    [[ -n "$rate" ]] && awk -v r="$rate" 'BEGIN { exit !(r > 0) }' ||
+        e2e_fail "$what: iperf3 moved nothing: $out"
+    e2e_figure "iperf3: $rate Mbit/s ($what, $from -> $to, TCP ${secs} s, TCG guests)"
+}
+
+# e2e_pstat_diff BEFORE AFTER: every counter of two `ringctl --json
+# port-stats` snapshots as "PORT KEY DELTA" lines (one Python run instead of
+# one per counter).  KEYs as for e2e_pstat, queues also summed as rx.*.FIELD
+# and tx.*.FIELD.  Load them with:
+#   declare -A D; while read -r p k v; do D[$p:$k]=$v; done < <(e2e_pstat_diff "$a" "$b")
+e2e_pstat_diff() {
+    python3 -c '
+import json, sys
+def flat(s):
+    out = {}
+    for p in json.loads(s):
+        n = p["name"]
+        for k, v in p.items():
+            if isinstance(v, int) and k != "id":
+                out[(n, k)] = v
+        for k, v in p["drops"].items():
+            out[(n, "drops." + k)] = v
+        for d in ("rx", "tx"):
+            for f in ("packets", "bytes", "drop_full", "drop_too_big", "drop_malformed"):
+                out[(n, "%s.*.%s" % (d, f))] = 0
+        for q in p["queues"]:
+            for f, v in q.items():
+                if isinstance(v, int) and f != "queue":
+                    out[(n, "%s.%d.%s" % (q["dir"], q["queue"], f))] = v
+                    out[(n, "%s.*.%s" % (q["dir"], f))] = out.get((n, "%s.*.%s" % (q["dir"], f)), 0) + v
+    return out
+a, b = flat(sys.argv[1]), flat(sys.argv[2])
+for k in sorted(b):
+    print(k[0], k[1], b[k] - a.get(k, 0))' "$1" "$2"
+}
