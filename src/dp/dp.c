@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 
 #include "../lib/log.h"
@@ -167,6 +168,8 @@ struct dp *dp_create(const struct dp_settings *s, struct ml_table *ml, struct cl
 	if (!dp)
 		return NULL;
 	dp->settings = *s;
+	atomic_store(&dp->busy_poll, s->busy_poll);
+	atomic_store(&dp->idle_ns, (uint64_t)s->idle_us * 1000);
 	dp->ml = ml;
 	dp->clst = clst;
 	struct dp_view *v = dp_view_build(dp);
@@ -200,10 +203,18 @@ int dp_set_settings(struct dp *dp, const struct dp_settings *s)
 	if (s->n_cores == 0 || s->n_cores > DP_MAX_THREADS)
 		return -EINVAL;
 	bool restart = s->n_cores != dp->settings.n_cores ||
-		       memcmp(s->cores, dp->settings.cores, sizeof(int) * s->n_cores) ||
-		       s->busy_poll != dp->settings.busy_poll || s->idle_us != dp->settings.idle_us;
-	if (!restart)
+		       memcmp(s->cores, dp->settings.cores, sizeof(int) * s->n_cores);
+	/* Polling mode and idle time are read live by the threads: no restart,
+	 * so their counters and queue ownership carry on. */
+	dp->settings.busy_poll = s->busy_poll;
+	dp->settings.idle_us = s->idle_us;
+	atomic_store(&dp->busy_poll, s->busy_poll);
+	atomic_store(&dp->idle_ns, (uint64_t)s->idle_us * 1000);
+	if (!restart) {
+		for (unsigned i = 0; i < dp->n_threads; i++)
+			(void)eventfd_write(dp->threads[i]->wake_fd, 1);
 		return 0;
+	}
 	dp_threads_stop(dp);
 	dp->settings = *s;
 	/*

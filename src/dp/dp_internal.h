@@ -98,6 +98,8 @@ struct dp_thread {
 
 struct dp {
 	struct dp_settings settings;
+	atomic_bool busy_poll; /* live copies of the settings threads read */
+	atomic_uint_fast64_t idle_ns;
 	struct ml_table *ml;
 	struct cls_table *clst;
 	struct cls *cls;		/* published rules, owned */

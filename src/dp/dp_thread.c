@@ -168,8 +168,6 @@ static void *dp_thread_main(void *arg)
 {
 	struct dp_thread *t = arg;
 	uint64_t last_work = now_ns();
-	uint64_t idle_ns = (uint64_t)t->dp->settings.idle_us * 1000;
-	bool busy = t->dp->settings.busy_poll;
 
 	dp_pin(t);
 	while (!atomic_load_explicit(&t->stop, memory_order_relaxed)) {
@@ -191,7 +189,9 @@ static void *dp_thread_main(void *arg)
 			last_work = now_ns();
 		} else {
 			rs_stat_add(&t->idle_cycles, cycles);
-			if (!busy && now_ns() - last_work >= idle_ns) {
+			if (!atomic_load_explicit(&t->dp->busy_poll, memory_order_relaxed) &&
+			    now_ns() - last_work >=
+				atomic_load_explicit(&t->dp->idle_ns, memory_order_relaxed)) {
 				uint64_t s0 = dp_rdtsc();
 				dp_try_sleep(t, v);
 				rs_stat_add(&t->idle_cycles, dp_rdtsc() - s0);

@@ -36,10 +36,22 @@ static void swt_fail_log(void)
 	if (!swd_current || !swd_current->dir[0])
 		return;
 	swd_dump_log(swd_current);
-	/* Where did the frame go? Counters say dropped, never read, or queued. */
+	/* Where did the frame go? Counters say dropped, never read, or queued; the
+	 * threads' states and a second pmd-show say whether forwarding still runs. */
 	if (swd_current->pid > 0) {
-		static const char *const what[] = {"port-stats", "pmd-show"};
-		for (unsigned i = 0; i < 2; i++) {
+		char cmd[256];
+		snprintf(
+		    cmd, sizeof(cmd),
+		    "for t in /proc/%d/task/*; do echo \"$(cat $t/comm) $(cut -d' ' -f3 $t/stat)"
+		    " $(cat $t/wchan)\"; done >&2",
+		    (int)swd_current->pid);
+		fprintf(stderr, "---- daemon threads (name state wchan) ----\n");
+		if (system(cmd) != 0)
+			fprintf(stderr, "(could not read /proc)\n");
+		static const char *const what[] = {"port-stats", "pmd-show", "pmd-show"};
+		for (unsigned i = 0; i < 3; i++) {
+			if (i == 2)
+				usleep(1000 * 1000);
 			struct swr r;
 			swctl(swd_current, &r, false, what[i]);
 			fprintf(stderr, "---- ringctl %s (exit %d) ----\n%s%s", what[i], r.rc,
