@@ -455,20 +455,34 @@ static int sw_del_port(struct sw *sw, const char *name, struct ctl_error *err)
 }
 
 /* Applies the changeable fields of 'spec' to a running port. */
+/*
+ * Applies the changeable fields of 'spec' to a running port, touching only
+ * what changed: a VLAN change flushes the port's learned MACs and an affinity
+ * change moves queues between threads, so a reload that keeps a port as it
+ * was must do neither.
+ */
 int sw_port_reconfigure(struct sw *sw, struct sw_port *sp, const struct ctl_port_spec *spec)
 {
-	struct dp_port_vlan vlan;
-	struct dp_port_sec sec;
-	int core[PORT_MAX_QUEUES];
-	sp->spec = *spec;
-	sp->port.cfg.reconnect_ms = spec->reconnect_ms;
+	struct dp_port_vlan vlan, old_vlan;
+	struct dp_port_sec sec, old_sec;
+	int core[PORT_MAX_QUEUES], old_core[PORT_MAX_QUEUES];
+	int rc = 0;
+
+	sw_port_vlan(&sp->spec, &old_vlan);
+	sw_port_sec(&sp->spec, &old_sec);
+	sw_port_affinity(&sp->spec, old_core);
 	sw_port_vlan(spec, &vlan);
 	sw_port_sec(spec, &sec);
 	sw_port_affinity(spec, core);
-	int rc = dp_port_set_vlan(sw->dp, &sp->port, &vlan);
-	if (rc == 0)
+	sp->spec = *spec;
+	sp->port.cfg.reconnect_ms = spec->reconnect_ms;
+	if (memcmp(&vlan, &old_vlan, sizeof(vlan)))
+		rc = dp_port_set_vlan(sw->dp, &sp->port, &vlan);
+	if (rc == 0 && memcmp(&sec, &old_sec, sizeof(sec)))
 		rc = dp_port_set_sec(sw->dp, &sp->port, &sec);
-	return rc ? rc : dp_port_set_affinity(sw->dp, &sp->port, core);
+	if (rc == 0 && memcmp(core, old_core, sizeof(core)))
+		rc = dp_port_set_affinity(sw->dp, &sp->port, core);
+	return rc;
 }
 
 static int sw_set_port(struct sw *sw, const struct ctl_port_spec *upd, struct ctl_error *err)
