@@ -709,35 +709,16 @@ int ctl_port_apply(struct ctl_port_spec *port, const struct ctl_port_spec *upd,
 
 /* ---- formatting ---- */
 
-struct out {
-	char *buf;
-	size_t size, n;
-};
-
-static void outf(struct out *o, const char *fmt, ...) RS_PRINTF(2, 3);
-
-static void outf(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	int r = vsnprintf(o->n < o->size ? o->buf + o->n : NULL,
-			  o->n < o->size ? o->size - o->n : 0, fmt, ap);
-	va_end(ap);
-	if (r > 0)
-		o->n += (size_t)r;
-}
-
 /* " " then 's' quoted as one token. */
-static void out_arg(struct out *o, const char *s)
+static void out_arg(struct ctl_out *o, const char *s)
 {
-	outf(o, " ");
+	ctl_outf(o, " ");
 	size_t room = o->n < o->size ? o->size - o->n : 0;
 	o->n += ctl_lex_quote(s, room ? o->buf + o->n : NULL, room);
 }
 
 /* A bitmap as "a,b-c" (no leading separator). */
-static void out_list(struct out *o, const uint64_t *map, unsigned bits)
+static void out_list(struct ctl_out *o, const uint64_t *map, unsigned bits)
 {
 	bool first = true;
 
@@ -747,15 +728,15 @@ static void out_list(struct out *o, const uint64_t *map, unsigned bits)
 		unsigned e = b;
 		while (e + 1 < bits && ctl_bitmap_test(map, e + 1))
 			e++;
-		outf(o, first ? "%u" : ",%u", b);
+		ctl_outf(o, first ? "%u" : ",%u", b);
 		if (e > b)
-			outf(o, "-%u", e);
+			ctl_outf(o, "-%u", e);
 		first = false;
 		b = e;
 	}
 }
 
-static void port_keys_format(struct out *o, const struct ctl_port_spec *p)
+static void port_keys_format(struct ctl_out *o, const struct ctl_port_spec *p)
 {
 	char tmp[CTL_PATH_SIZE + 16];
 
@@ -764,84 +745,85 @@ static void port_keys_format(struct out *o, const struct ctl_port_spec *p)
 		out_arg(o, tmp);
 	}
 	if (p->set & CTL_PORT_F_PERM)
-		outf(o, " perm=%04o", p->perm);
+		ctl_outf(o, " perm=%04o", p->perm);
 	if (p->set & CTL_PORT_F_OWNER)
-		outf(o, " owner=%s", p->owner);
+		ctl_outf(o, " owner=%s", p->owner);
 	if (p->set & CTL_PORT_F_GROUP)
-		outf(o, " group=%s", p->group);
+		ctl_outf(o, " group=%s", p->group);
 	if (p->set & CTL_PORT_F_RECONNECT)
-		outf(o, " reconnect-ms=%u", p->reconnect_ms);
+		ctl_outf(o, " reconnect-ms=%u", p->reconnect_ms);
 	if (p->set & CTL_PORT_F_IFNAME)
-		outf(o, " ifname=%s", p->ifname);
+		ctl_outf(o, " ifname=%s", p->ifname);
 	if (p->set & CTL_PORT_F_QUEUES)
-		outf(o, " queues=%u", p->queues);
+		ctl_outf(o, " queues=%u", p->queues);
 	if ((p->set & CTL_PORT_F_VLAN_MODE) && p->vlan_mode >= CTL_VLAN_ACCESS &&
 	    p->vlan_mode <= CTL_VLAN_TRUNK)
-		outf(o, " vlan-mode=%s", vlan_mode_names[p->vlan_mode - CTL_VLAN_ACCESS]);
+		ctl_outf(o, " vlan-mode=%s", vlan_mode_names[p->vlan_mode - CTL_VLAN_ACCESS]);
 	if (p->set & CTL_PORT_F_TAG)
-		outf(o, " tag=%u", p->tag);
+		ctl_outf(o, " tag=%u", p->tag);
 	if (p->set & CTL_PORT_F_TRUNKS) {
-		outf(o, " trunks=");
+		ctl_outf(o, " trunks=");
 		out_list(o, p->trunks, 4096);
 	}
 	if (p->set & CTL_PORT_F_RXQ_AFF) {
-		outf(o, " rxq-affinity=");
+		ctl_outf(o, " rxq-affinity=");
 		for (unsigned i = 0; i < p->n_rxq_aff && i < CTL_QUEUES_MAX; i++)
-			outf(o, "%s%u:%u", i ? "," : "", p->rxq_aff[i].queue, p->rxq_aff[i].core);
+			ctl_outf(o, "%s%u:%u", i ? "," : "", p->rxq_aff[i].queue,
+				 p->rxq_aff[i].core);
 	}
 	if (p->set & CTL_PORT_F_ALLOW_MAC) {
-		outf(o, " allowed-mac=%s", p->n_allowed_mac ? "" : "any");
+		ctl_outf(o, " allowed-mac=%s", p->n_allowed_mac ? "" : "any");
 		for (unsigned i = 0; i < p->n_allowed_mac && i < CTL_PORT_ALLOWED_MAX; i++) {
 			const uint8_t *m = p->allowed_mac[i];
-			outf(o, "%s%02x:%02x:%02x:%02x:%02x:%02x", i ? "," : "", m[0], m[1], m[2],
-			     m[3], m[4], m[5]);
+			ctl_outf(o, "%s%02x:%02x:%02x:%02x:%02x:%02x", i ? "," : "", m[0], m[1],
+				 m[2], m[3], m[4], m[5]);
 		}
 	}
 	if (p->set & CTL_PORT_F_ALLOW_IP) {
-		outf(o, " allowed-ip=%s", p->n_allowed_ip ? "" : "any");
+		ctl_outf(o, " allowed-ip=%s", p->n_allowed_ip ? "" : "any");
 		for (unsigned i = 0; i < p->n_allowed_ip && i < CTL_PORT_ALLOWED_MAX; i++) {
 			const uint8_t *a = (const uint8_t *)&p->allowed_ip[i];
-			outf(o, "%s%u.%u.%u.%u", i ? "," : "", a[0], a[1], a[2], a[3]);
+			ctl_outf(o, "%s%u.%u.%u.%u", i ? "," : "", a[0], a[1], a[2], a[3]);
 		}
 	}
 }
 
 size_t ctl_port_format(const struct ctl_port_spec *p, char *buf, size_t size)
 {
-	struct out o = {buf, size, 0};
+	struct ctl_out o = {buf, size, 0};
 
 	if (size)
 		buf[0] = '\0';
 	if (p->type == CTL_PORT_NONE)
-		outf(&o, "set-port %s", p->name);
+		ctl_outf(&o, "set-port %s", p->name);
 	else
-		outf(&o, "add-port %s %s", p->name, ctl_port_type_name(p->type));
+		ctl_outf(&o, "add-port %s %s", p->name, ctl_port_type_name(p->type));
 	port_keys_format(&o, p);
 	return o.n;
 }
 
 size_t ctl_settings_format(const struct ctl_settings *s, char *buf, size_t size)
 {
-	struct out o = {buf, size, 0};
+	struct ctl_out o = {buf, size, 0};
 
 	if (size)
 		buf[0] = '\0';
-	outf(&o, "set");
+	ctl_outf(&o, "set");
 	if (s->set & CTL_SET_F_PMD_CORES) {
-		outf(&o, " pmd-cores=");
+		ctl_outf(&o, " pmd-cores=");
 		out_list(&o, s->pmd_cores, CTL_CPU_MAX);
 	}
 	if ((s->set & CTL_SET_F_POLL_MODE) && s->poll_mode >= CTL_POLL_BUSY &&
 	    s->poll_mode <= CTL_POLL_ADAPTIVE)
-		outf(&o, " poll-mode=%s", poll_mode_names[s->poll_mode - CTL_POLL_BUSY]);
+		ctl_outf(&o, " poll-mode=%s", poll_mode_names[s->poll_mode - CTL_POLL_BUSY]);
 	if (s->set & CTL_SET_F_IDLE_US)
-		outf(&o, " idle-us=%u", s->idle_us);
+		ctl_outf(&o, " idle-us=%u", s->idle_us);
 	if (s->set & CTL_SET_F_MAC_AGING)
-		outf(&o, " mac-aging=%u", s->mac_aging);
+		ctl_outf(&o, " mac-aging=%u", s->mac_aging);
 	if (s->set & CTL_SET_F_MAC_TABLE)
-		outf(&o, " mac-table-size=%u", s->mac_table_size);
+		ctl_outf(&o, " mac-table-size=%u", s->mac_table_size);
 	if ((s->set & CTL_SET_F_LOG_LEVEL) && s->log_level <= RS_LOG_DEBUG)
-		outf(&o, " log-level=%s", log_level_names[s->log_level]);
+		ctl_outf(&o, " log-level=%s", log_level_names[s->log_level]);
 	return o.n;
 }
 
@@ -850,12 +832,12 @@ static size_t flow_cmd_format(const char *verb, bool strict, const struct ctl_fl
 			      unsigned flags, bool omit_empty, ctl_port_name_fn *name, void *ctx,
 			      char *buf, size_t size)
 {
-	struct out o = {buf, size, 0};
+	struct ctl_out o = {buf, size, 0};
 	char text[CTL_FLOW_TEXT_MAX];
 
 	if (size)
 		buf[0] = '\0';
-	outf(&o, "%s%s", verb, strict ? " --strict" : "");
+	ctl_outf(&o, "%s%s", verb, strict ? " --strict" : "");
 	ctl_flow_format(f, flags, name, ctx, text, sizeof(text));
 	if (!omit_empty || text[0])
 		out_arg(&o, text);
@@ -872,7 +854,7 @@ size_t ctl_add_flow_format(const struct ctl_flow *f, ctl_port_name_fn *name, voi
 size_t ctl_cmd_format(const struct ctl_cmd *cmd, ctl_port_name_fn *name, void *ctx, char *buf,
 		      size_t size)
 {
-	struct out o = {buf, size, 0};
+	struct ctl_out o = {buf, size, 0};
 	const struct ctl_flow_filter *fl = &cmd->u.filter;
 
 	if (size)
@@ -893,12 +875,12 @@ size_t ctl_cmd_format(const struct ctl_cmd *cmd, ctl_port_name_fn *name, void *c
 	case CTL_PORT_STATS:
 	case CTL_FDB_FLUSH:
 	case CTL_DEL_PORT:
-		outf(&o, "%s", ctl_verb_name(cmd->verb));
+		ctl_outf(&o, "%s", ctl_verb_name(cmd->verb));
 		if (cmd->u.port[0])
-			outf(&o, " %s", cmd->u.port);
+			ctl_outf(&o, " %s", cmd->u.port);
 		return o.n;
 	default:
-		outf(&o, "%s", ctl_verb_name(cmd->verb) ? ctl_verb_name(cmd->verb) : "?");
+		ctl_outf(&o, "%s", ctl_verb_name(cmd->verb) ? ctl_verb_name(cmd->verb) : "?");
 		return o.n;
 	}
 }

@@ -308,3 +308,15 @@ size_t ctl_lex_quote(const char *s, char *out, size_t size)
 		out[n < size ? n : size - 1] = '\0';
 	return n;
 }
+
+void ctl_outf(struct ctl_out *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	int r = vsnprintf(o->n < o->size ? o->buf + o->n : NULL,
+			  o->n < o->size ? o->size - o->n : 0, fmt, ap);
+	va_end(ap);
+	if (r > 0)
+		o->n += (size_t)r;
+}

@@ -98,4 +98,15 @@ size_t ctl_lex_quote(const char *s, char *out, size_t size);
 void ctl_error_set(struct ctl_error *err, int tok, int col, const char *toktext, size_t toklen,
 		   const char *fmt, ...) RS_PRINTF(6, 7);
 
+/*
+ * Appends printf-style text to a fixed buffer like snprintf: 'n' counts the
+ * bytes the whole text needs, so a formatter can return it when 'buf' was
+ * too small. Shared by the command and flow formatters.
+ */
+struct ctl_out {
+	char *buf;
+	size_t size, n;
+};
+void ctl_outf(struct ctl_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #endif

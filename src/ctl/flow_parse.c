@@ -735,44 +735,25 @@ int ctl_flow_resolve(struct ctl_flow *f, ctl_port_resolve_fn *resolve, void *ctx
 
 /* ---- formatting ---- */
 
-struct out {
-	char *buf;
-	size_t size, n;
-};
-
-static void outf(struct out *o, const char *fmt, ...) RS_PRINTF(2, 3);
-
-static void outf(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	int r = vsnprintf(o->n < o->size ? o->buf + o->n : NULL,
-			  o->n < o->size ? o->size - o->n : 0, fmt, ap);
-	va_end(ap);
-	if (r > 0)
-		o->n += (size_t)r;
-}
-
-static void sep(struct out *o)
+static void sep(struct ctl_out *o)
 {
 	if (o->n > 0)
-		outf(o, ",");
+		ctl_outf(o, ",");
 }
 
-static void out_mac(struct out *o, const uint8_t *b)
+static void out_mac(struct ctl_out *o, const uint8_t *b)
 {
-	outf(o, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
+	ctl_outf(o, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
 }
 
-static void out_port(struct out *o, uint32_t id, const char *stored, ctl_port_name_fn *name,
+static void out_port(struct ctl_out *o, uint32_t id, const char *stored, ctl_port_name_fn *name,
 		     void *ctx)
 {
 	const char *nm = stored[0] ? stored : name ? name(ctx, id) : NULL;
 	if (nm)
-		outf(o, "%s", nm);
+		ctl_outf(o, "%s", nm);
 	else
-		outf(o, "%u", id);
+		ctl_outf(o, "%u", id);
 }
 
 static bool all_zero(const uint8_t *b, size_t n)
@@ -783,7 +764,7 @@ static bool all_zero(const uint8_t *b, size_t n)
 	return true;
 }
 
-static void out_addr(struct out *o, const struct ctl_flow *f, const char *fname, uint8_t kind,
+static void out_addr(struct ctl_out *o, const struct ctl_flow *f, const char *fname, uint8_t kind,
 		     uint8_t off)
 {
 	const uint8_t *v = (const uint8_t *)&f->match + off, *m = (const uint8_t *)&f->mask + off;
@@ -793,22 +774,22 @@ static void out_addr(struct out *o, const struct ctl_flow *f, const char *fname,
 	if (all_zero(m, w))
 		return;
 	sep(o);
-	outf(o, "%s=", fname);
+	ctl_outf(o, "%s=", fname);
 	if (kind == K_MAC) {
 		out_mac(o, v);
 		if (mask_prefix(m, w) != 48) {
-			outf(o, "/");
+			ctl_outf(o, "/");
 			out_mac(o, m);
 		}
 		return;
 	}
 	int af = kind == K_IPV4 ? AF_INET : AF_INET6;
-	outf(o, "%s", inet_ntop(af, v, t, sizeof(t)) ? t : "?");
+	ctl_outf(o, "%s", inet_ntop(af, v, t, sizeof(t)) ? t : "?");
 	int plen = mask_prefix(m, w);
 	if (plen >= 0 && (size_t)plen != w * 8)
-		outf(o, "/%d", plen);
+		ctl_outf(o, "/%d", plen);
 	else if (plen < 0)
-		outf(o, "/%s", inet_ntop(af, m, t, sizeof(t)) ? t : "?");
+		ctl_outf(o, "/%s", inet_ntop(af, m, t, sizeof(t)) ? t : "?");
 }
 
 static uint16_t get16(const struct flow_key *k, uint8_t off)
@@ -818,7 +799,7 @@ static uint16_t get16(const struct flow_key *k, uint8_t off)
 	return ntohs(v);
 }
 
-static void out_u16(struct out *o, const struct ctl_flow *f, const char *fname, uint8_t off)
+static void out_u16(struct ctl_out *o, const struct ctl_flow *f, const char *fname, uint8_t off)
 {
 	uint16_t v = get16(&f->match, off), m = get16(&f->mask, off);
 
@@ -826,32 +807,32 @@ static void out_u16(struct out *o, const struct ctl_flow *f, const char *fname, 
 		return;
 	sep(o);
 	if (m == 0xffff)
-		outf(o, "%s=%u", fname, v);
+		ctl_outf(o, "%s=%u", fname, v);
 	else
-		outf(o, "%s=0x%x/0x%x", fname, v, m);
+		ctl_outf(o, "%s=0x%x/0x%x", fname, v, m);
 }
 
-static void out_vlan(struct out *o, const struct ctl_flow *f)
+static void out_vlan(struct ctl_out *o, const struct ctl_flow *f)
 {
 	uint16_t tci = ntohs(f->match.vlan_tci), m = ntohs(f->mask.vlan_tci);
 
 	if (m == 0xffff && tci == 0) {
 		sep(o);
-		outf(o, "dl_vlan=0xffff");
+		ctl_outf(o, "dl_vlan=0xffff");
 		return;
 	}
 	if (m & FLOW_VLAN_VID_MASK) {
 		sep(o);
-		outf(o, "dl_vlan=%u", tci & FLOW_VLAN_VID_MASK);
+		ctl_outf(o, "dl_vlan=%u", tci & FLOW_VLAN_VID_MASK);
 	}
 	if (m & (7u << FLOW_VLAN_PCP_SHIFT)) {
 		sep(o);
-		outf(o, "dl_vlan_pcp=%u", tci >> FLOW_VLAN_PCP_SHIFT);
+		ctl_outf(o, "dl_vlan_pcp=%u", tci >> FLOW_VLAN_PCP_SHIFT);
 	}
 }
 
 /* Prints the shorthand for dl_type/nw_proto; returns true when it covered nw_proto. */
-static bool out_shorthand(struct out *o, const struct ctl_flow *f)
+static bool out_shorthand(struct ctl_out *o, const struct ctl_flow *f)
 {
 	uint16_t dl = ntohs(f->match.dl_type);
 
@@ -861,63 +842,63 @@ static bool out_shorthand(struct out *o, const struct ctl_flow *f)
 		const struct shorthand *sh = &shorthands[i];
 		if (sh->dl_type == dl && sh->nw_proto == f->match.nw_proto) {
 			sep(o);
-			outf(o, "%s", sh->name);
+			ctl_outf(o, "%s", sh->name);
 			return true;
 		}
 	}
 	for (size_t i = 0; i < RS_ARRAY_SIZE(shorthands); i++) {
 		if (shorthands[i].dl_type == dl && shorthands[i].nw_proto < 0) {
 			sep(o);
-			outf(o, "%s", shorthands[i].name);
+			ctl_outf(o, "%s", shorthands[i].name);
 			return false;
 		}
 	}
 	sep(o);
-	outf(o, "dl_type=0x%04x", dl);
+	ctl_outf(o, "dl_type=0x%04x", dl);
 	return false;
 }
 
 size_t ctl_actions_format(const struct ctl_flow *f, ctl_port_name_fn *name, void *ctx, char *buf,
 			  size_t size)
 {
-	struct out o = {buf, size, 0};
+	struct ctl_out o = {buf, size, 0};
 
 	if (size)
 		buf[0] = '\0';
 	if (f->actions.n == 0)
-		outf(&o, "drop");
+		ctl_outf(&o, "drop");
 	for (unsigned i = 0; i < f->actions.n && i < ACT_MAX; i++) {
 		const struct action *a = &f->actions.a[i];
 		sep(&o);
 		switch (a->type) {
 		case ACT_OUTPUT:
-			outf(&o, "output:");
+			ctl_outf(&o, "output:");
 			out_port(&o, a->port, f->out_name[i], name, ctx);
 			break;
 		case ACT_NORMAL:
-			outf(&o, "normal");
+			ctl_outf(&o, "normal");
 			break;
 		case ACT_FLOOD:
-			outf(&o, "flood");
+			ctl_outf(&o, "flood");
 			break;
 		case ACT_DROP:
-			outf(&o, "drop");
+			ctl_outf(&o, "drop");
 			break;
 		case ACT_PUSH_VLAN:
-			outf(&o, "push_vlan:%u", a->vid);
+			ctl_outf(&o, "push_vlan:%u", a->vid);
 			if (a->pcp)
-				outf(&o, "/%u", a->pcp);
+				ctl_outf(&o, "/%u", a->pcp);
 			break;
 		case ACT_POP_VLAN:
-			outf(&o, "pop_vlan");
+			ctl_outf(&o, "pop_vlan");
 			break;
 		case ACT_SET_ETH_SRC:
 		case ACT_SET_ETH_DST:
-			outf(&o, a->type == ACT_SET_ETH_SRC ? "set_eth_src:" : "set_eth_dst:");
+			ctl_outf(&o, a->type == ACT_SET_ETH_SRC ? "set_eth_src:" : "set_eth_dst:");
 			out_mac(&o, a->mac.b);
 			break;
 		default:
-			outf(&o, "unknown_action_%u", a->type);
+			ctl_outf(&o, "unknown_action_%u", a->type);
 			break;
 		}
 	}
@@ -927,7 +908,7 @@ size_t ctl_actions_format(const struct ctl_flow *f, ctl_port_name_fn *name, void
 size_t ctl_flow_format(const struct ctl_flow *f, unsigned flags, ctl_port_name_fn *name, void *ctx,
 		       char *buf, size_t size)
 {
-	struct out o = {buf, size, 0};
+	struct ctl_out o = {buf, size, 0};
 	uint16_t dl = ntohs(f->match.dl_type);
 	bool arp = f->mask.dl_type && (dl == ETH_TYPE_ARP || dl == ETH_TYPE_RARP);
 	bool icmp = f->mask.nw_proto && ((dl == ETH_TYPE_IP && f->match.nw_proto == 1) ||
@@ -936,11 +917,11 @@ size_t ctl_flow_format(const struct ctl_flow *f, unsigned flags, ctl_port_name_f
 	if (size)
 		buf[0] = '\0';
 	if (flags & CTL_FLOW_PRIORITY)
-		outf(&o, "priority=%u", f->priority);
+		ctl_outf(&o, "priority=%u", f->priority);
 	bool proto_done = out_shorthand(&o, f);
 	if (f->mask.in_port) {
 		sep(&o);
-		outf(&o, "in_port=");
+		ctl_outf(&o, "in_port=");
 		out_port(&o, f->match.in_port, f->in_port_name, name, ctx);
 	}
 	out_vlan(&o, f);
@@ -948,17 +929,17 @@ size_t ctl_flow_format(const struct ctl_flow *f, unsigned flags, ctl_port_name_f
 	out_addr(&o, f, "dl_dst", K_MAC, KOFF(dl_dst));
 	if (f->mask.nw_proto && !proto_done) {
 		sep(&o);
-		outf(&o, "nw_proto=%u", f->match.nw_proto);
+		ctl_outf(&o, "nw_proto=%u", f->match.nw_proto);
 	}
 	out_addr(&o, f, arp ? "arp_spa" : "nw_src", K_IPV4, KOFF(nw_src));
 	out_addr(&o, f, arp ? "arp_tpa" : "nw_dst", K_IPV4, KOFF(nw_dst));
 	if (f->mask.nw_tos) {
 		sep(&o);
-		outf(&o, "nw_tos=%u", f->match.nw_tos);
+		ctl_outf(&o, "nw_tos=%u", f->match.nw_tos);
 	}
 	if (f->mask.nw_ttl) {
 		sep(&o);
-		outf(&o, "nw_ttl=%u", f->match.nw_ttl);
+		ctl_outf(&o, "nw_ttl=%u", f->match.nw_ttl);
 	}
 	out_u16(&o, f, icmp ? "icmp_type" : "tp_src", KOFF(tp_src));
 	out_u16(&o, f, icmp ? "icmp_code" : "tp_dst", KOFF(tp_dst));
@@ -969,7 +950,7 @@ size_t ctl_flow_format(const struct ctl_flow *f, unsigned flags, ctl_port_name_f
 	out_addr(&o, f, "ipv6_dst", K_IPV6, KOFF(ipv6_dst));
 	if (flags & CTL_FLOW_ACTIONS) {
 		sep(&o);
-		outf(&o, "actions=");
+		ctl_outf(&o, "actions=");
 		size_t room = o.n < size ? size - o.n : 0;
 		o.n += ctl_actions_format(f, name, ctx, room ? buf + o.n : NULL, room);
 	}
