@@ -28,6 +28,11 @@ static void dp_view_fill_port(struct dp_view *v, const struct dp_port *dpp)
 	pv->port = dpp->port;
 	pv->dpp = (struct dp_port *)dpp;
 	pv->vlan = dpp->vlan;
+	/* Derived once per view, not per packet: an empty trunk list means every VLAN. */
+	pv->trunk_all = true;
+	for (unsigned i = 0; i < RS_ARRAY_SIZE(pv->vlan.trunks); i++)
+		if (pv->vlan.trunks[i])
+			pv->trunk_all = false;
 	pv->sec = dpp->sec;
 	pv->n_txq = 0;
 	for (uint8_t q = 0; q < PORT_MAX_QUEUES; q++)

@@ -47,6 +47,7 @@ struct dp_pview {
 	struct port *port; /* NULL: no port with this id */
 	struct dp_port *dpp;
 	struct dp_port_vlan vlan;
+	bool trunk_all;		/* trunk with an empty list: every VLAN (derived from vlan) */
 	struct dp_port_sec sec; /* n_mac == n_ip == 0: unrestricted (the common case) */
 	uint8_t n_txq;		/* ready tx queues, listed in txq[] */
 	uint8_t txq[PORT_MAX_QUEUES];

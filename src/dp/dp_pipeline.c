@@ -87,19 +87,16 @@ static void dp_out(struct dp_burst *b, uint32_t port, struct pbuf *pkt, uint32_t
 
 /* ---- VLAN membership (normal / flood) ---- */
 
-static bool dp_trunk_allows(const struct dp_port_vlan *vl, uint16_t vid)
+static bool dp_trunk_allows(const struct dp_pview *pv, uint16_t vid)
 {
-	bool any = false;
-	for (unsigned i = 0; i < RS_ARRAY_SIZE(vl->trunks) && !any; i++)
-		any = vl->trunks[i] != 0;
-	return !any || (vl->trunks[vid / 64] >> (vid % 64)) & 1;
+	return pv->trunk_all || (pv->vlan.trunks[vid / 64] >> (vid % 64)) & 1;
 }
 
 static bool dp_port_in_vlan(const struct dp_pview *pv, uint16_t vid)
 {
 	if (pv->vlan.mode == DP_VLAN_ACCESS)
 		return pv->vlan.tag == vid;
-	return dp_trunk_allows(&pv->vlan, vid);
+	return dp_trunk_allows(pv, vid);
 }
 
 /* The VLAN a frame belongs to on ingress, or -1 when the port does not admit it. */
@@ -109,7 +106,7 @@ static int dp_ingress_vlan(const struct dp_pview *pv, const struct flow_key *key
 	uint16_t vid = tagged ? ntohs(key->vlan_tci) & FLOW_VLAN_VID_MASK : 0;
 	if (pv->vlan.mode == DP_VLAN_ACCESS)
 		return vid == 0 ? pv->vlan.tag : -1; /* priority tags (VID 0) are accepted */
-	return dp_trunk_allows(&pv->vlan, vid) ? vid : -1;
+	return dp_trunk_allows(pv, vid) ? vid : -1;
 }
 
 /* The frame as port 'pv' must receive it for VLAN 'var->vlan'; NULL when out of buffers. */
