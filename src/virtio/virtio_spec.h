@@ -78,6 +78,7 @@ static inline int virtq_need_event(uint16_t event_idx, uint16_t new_idx, uint16_
 #define VIRTIO_NET_HDR_GSO_TCPV4    1
 #define VIRTIO_NET_HDR_GSO_UDP      3
 #define VIRTIO_NET_HDR_GSO_TCPV6    4
+#define VIRTIO_NET_HDR_GSO_UDP_L4   5 /* USO: IPv4 and IPv6 UDP, each segment a datagram */
 #define VIRTIO_NET_HDR_GSO_ECN      0x80
 
 struct virtio_net_hdr {
@@ -97,6 +98,14 @@ struct virtio_net_hdr {
 #define VIRTIO_NET_F_GUEST_CSUM         1
 #define VIRTIO_NET_F_MTU                3
 #define VIRTIO_NET_F_MAC                5
+#define VIRTIO_NET_F_GUEST_TSO4         7
+#define VIRTIO_NET_F_GUEST_TSO6         8
+#define VIRTIO_NET_F_GUEST_ECN          9
+#define VIRTIO_NET_F_GUEST_UFO          10
+#define VIRTIO_NET_F_HOST_TSO4          11
+#define VIRTIO_NET_F_HOST_TSO6          12
+#define VIRTIO_NET_F_HOST_ECN           13
+#define VIRTIO_NET_F_HOST_UFO           14
 #define VIRTIO_NET_F_MRG_RXBUF          15
 #define VIRTIO_NET_F_STATUS             16
 #define VIRTIO_NET_F_CTRL_VQ            17
@@ -112,6 +121,9 @@ struct virtio_net_hdr {
 #define VIRTIO_F_ACCESS_PLATFORM        33
 #define VIRTIO_F_RING_PACKED            34
 #define VIRTIO_F_IN_ORDER               35
+#define VIRTIO_NET_F_GUEST_USO4         54
+#define VIRTIO_NET_F_GUEST_USO6         55
+#define VIRTIO_NET_F_HOST_USO           56
 
 #define VIRTIO_BIT(b) (1ull << (b))
 
