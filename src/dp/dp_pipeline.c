@@ -363,7 +363,7 @@ void dp_pipeline_run(struct dp_thread *t, const struct dp_view *v, uint32_t in, 
 			continue;
 		}
 		const struct cls_rule *rule;
-		uint32_t ehash = emc_hash_key(&key);
+		uint32_t ehash = emc_hash_from_flow(hash, in);
 		if (!emc_lookup(&t->emc, &key, ehash, v->cls_gen, &rule)) {
 			rule = cls_lookup(v->cls, &key);
 			emc_insert(&t->emc, &key, ehash, v->cls_gen, rule);

@@ -89,4 +89,15 @@ void emc_insert(struct emc *emc, const struct flow_key *key, uint32_t hash, uint
  */
 uint32_t emc_hash_key(const struct flow_key *key);
 
+/*
+ * The cheap alternative the forwarding threads use: the set and tag derived
+ * from the frame's steering hash (pkt_flow_hash) and ingress port, as OVS's
+ * EMC uses the RSS hash. Keys that share it (same 5-tuple, other MACs or
+ * VLAN) share a set and are told apart by the full-key compare.
+ */
+static inline uint32_t emc_hash_from_flow(uint32_t flow_hash, uint32_t in_port)
+{
+	return flow_hash ^ (in_port * 0x9e3779b1u);
+}
+
 #endif

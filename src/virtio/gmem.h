@@ -69,6 +69,23 @@ int gmem_remove(struct gmem *m, uint64_t gpa, uint64_t size, uint64_t uva,
 void *gmem_translate(const struct gmem *m, uint32_t *hint, uint64_t gpa, uint64_t len);
 
 /*
+ * The fast path of gmem_translate for the forwarding threads: the host address
+ * of [gpa, gpa+len) when the range lies wholly inside region 'hint', else NULL
+ * (the caller then takes the full path). Any hint value is safe.
+ */
+static inline void *gmem_translate_hinted(const struct gmem *m, uint32_t hint, uint64_t gpa,
+					  uint64_t len)
+{
+	if (hint >= m->nregions)
+		return NULL;
+	const struct gmem_region *r = &m->regions[hint];
+	uint64_t off = gpa - r->gpa;
+	if (gpa < r->gpa || off >= r->size || len > r->size - off)
+		return NULL;
+	return r->host + off;
+}
+
+/*
  * Splits [gpa, gpa+len) into host pieces, following adjacent regions. Returns
  * the number of pieces written (len 0 gives 0), -EFAULT when any byte is
  * unmapped, -E2BIG when more than 'max' pieces would be needed or a piece

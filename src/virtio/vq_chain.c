@@ -152,6 +152,35 @@ static int vq_walk_indirect(struct vq *vq, struct vq_chain *c, struct vq_walk *w
 	}
 }
 
+/*
+ * The common case, in a few instructions: a head descriptor without NEXT or
+ * INDIRECT whose buffer lies inside the region of the last translation. The
+ * descriptor is still read once and only the copy is used; anything else
+ * (including every error) returns false and takes the full walk, which reads
+ * the descriptor again from scratch.
+ */
+static bool vq_walk_single(struct vq *vq, uint16_t head, struct vq_chain *c)
+{
+	struct virtq_desc d;
+
+	vq_desc_load(&vq->desc[head], &d);
+	if ((d.flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)) || d.len == 0)
+		return false;
+	void *host = gmem_translate_hinted(vq->mem, vq->mem_hint, d.addr, d.len);
+	if (!host)
+		return false;
+	c->iov[0].base = host;
+	c->iov[0].len = d.len;
+	if (d.flags & VIRTQ_DESC_F_WRITE) {
+		c->nr_in = 1;
+		c->in_len = d.len;
+	} else {
+		c->nr_out = 1;
+		c->out_len = d.len;
+	}
+	return true;
+}
+
 int vq_walk_chain(struct vq *vq, uint16_t head, struct vq_chain *c)
 {
 	struct vq_walk w = {0};
@@ -164,6 +193,8 @@ int vq_walk_chain(struct vq *vq, uint16_t head, struct vq_chain *c)
 		return vq_mark_broken(vq, VQ_BROKEN_HEAD_RANGE);
 	uint16_t idx = head;
 	uint32_t count = 0;
+	if (RS_LIKELY(vq_walk_single(vq, head, c)))
+		return 0;
 	for (;;) {
 		struct virtq_desc d;
 		/* 2.7.5.3.1 / 2.7.13.1: no chain is longer than the queue size,

@@ -127,10 +127,17 @@ static int vq_tx_one(struct vq *vq, struct pbuf_pool *pool, const struct vq_chai
 		rs_stat_add(&vq->stats.pool_empty, 1);
 		return -ENOBUFS;
 	}
-	struct vq_cur k = {.iov = c->iov, .n = c->nr_out};
 	struct virtio_net_hdr h = {0};
-	vq_cur_read(&k, &h, vq->hdr_len);
-	p->len = vq_cur_read(&k, p->data, frame); /* == frame: out_len sums the pieces */
+	if (RS_LIKELY(c->nr_out == 1)) { /* header and frame in one piece */
+		const uint8_t *g = c->iov[0].base;
+		memcpy(&h, g, vq->hdr_len);
+		memcpy(p->data, g + vq->hdr_len, frame);
+		p->len = frame;
+	} else {
+		struct vq_cur k = {.iov = c->iov, .n = c->nr_out};
+		vq_cur_read(&k, &h, vq->hdr_len);
+		p->len = vq_cur_read(&k, p->data, frame); /* == frame: out_len sums the pieces */
+	}
 	p->ol.flags = h.flags;
 	p->ol.gso_type = h.gso_type;
 	p->ol.hdr_len = vle16_to_cpu(h.hdr_len);
@@ -236,6 +243,21 @@ static void vq_rx_hdr(const struct vq *vq, const struct pbuf *p, uint16_t nbufs,
 		h->num_buffers = cpu_to_vle16(nbufs);
 }
 
+/* Writes header 'h' and frame 'p' into chain 'c', which has room for both. */
+static void vq_rx_write(const struct vq *vq, const struct vq_chain *c,
+			const struct virtio_net_hdr *h, const struct pbuf *p)
+{
+	if (RS_LIKELY(c->nr_in == 1)) {
+		uint8_t *g = c->iov[0].base;
+		memcpy(g, h, vq->hdr_len);
+		memcpy(g + vq->hdr_len, p->data, p->len);
+		return;
+	}
+	struct vq_cur k = {.iov = &c->iov[0], .n = c->nr_in};
+	vq_cur_write(&k, h, vq->hdr_len);
+	vq_cur_write(&k, p->data, p->len);
+}
+
 /*
  * Handles a chain that is valid but has too many pieces while delivering a
  * packet: the packet is dropped and the chains taken for it so far, plus this
@@ -284,10 +306,8 @@ static int vq_rx_one(struct vq *vq, struct vq_rx *st, const struct pbuf *p)
 		rs_stat_add(&vq->stats.drop_too_big, 1);
 		return 0;
 	}
-	struct vq_cur k = {.iov = &st->c.iov[0], .n = st->c.nr_in};
 	vq_rx_hdr(vq, p, 1, &h);
-	vq_cur_write(&k, &h, vq->hdr_len);
-	vq_cur_write(&k, p->data, p->len);
+	vq_rx_write(vq, &st->c, &h, p);
 	vq_used_put(vq, st->nused++, st->c.head, (uint32_t)need);
 	st->next++;
 	st->have = false;
@@ -310,6 +330,14 @@ static int vq_rx_one_mrg(struct vq *vq, struct vq_rx *st, const struct pbuf *p)
 
 	if (rc)
 		return rc == -EIO ? rc : 0;
+	if (RS_LIKELY(st->c.in_len - vq->hdr_len >= p->len)) { /* one chain is enough */
+		vq_rx_hdr(vq, p, 1, &h);
+		vq_rx_write(vq, &st->c, &h, p);
+		vq_used_put(vq, st->nused++, st->c.head, vq->hdr_len + p->len);
+		st->next++;
+		st->have = false;
+		return 1;
+	}
 	/* First chain: room for the header (written last), then the frame. */
 	struct vq_cur hk = {.iov = &st->c.iov[0], .n = st->c.nr_in};
 	struct vq_cur k = hk;
