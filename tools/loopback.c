@@ -475,7 +475,10 @@ static int lb_open_ports(const struct lb_opts *o)
 			p->q[q].kick_fd = -1;
 		struct vhost_dev_cfg dcfg = {.name = p->name,
 					     .max_queue_pairs = (uint16_t)o->queues,
-					     .mtu = (uint16_t)o->mtu};
+					     .mtu = (uint16_t)o->mtu,
+					     /* frames go to the other port as they came: no
+					      * software fallback for a peer without offloads */
+					     .no_offloads = true};
 		p->dev = vhost_dev_new(&dcfg, &lb_ops, p);
 		if (!p->dev)
 			return -ENOMEM;

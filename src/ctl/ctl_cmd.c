@@ -156,6 +156,7 @@ static int parse_enum(struct pc *p, int idx, size_t voff, const char *const *nam
 
 static const char *const vlan_mode_names[] = {"access", "trunk", NULL};
 static const char *const poll_mode_names[] = {"busy", "adaptive", NULL};
+static const char *const off_on_names[] = {"off", "on", NULL};
 static const char *const log_level_names[] = {"err", "warn", "info", "debug", NULL};
 static const char *const port_type_names[] = {"vhost-user-server", "vhost-user-client", "tap",
 					      NULL};
@@ -186,6 +187,7 @@ static const struct port_key port_keys[] = {
     {"allowed-ip", CTL_PORT_F_ALLOW_IP, TY_ALL},
     {"owner", CTL_PORT_F_OWNER, TY(CTL_PORT_VHOST_SERVER)},
     {"group", CTL_PORT_F_GROUP, TY(CTL_PORT_VHOST_SERVER)},
+    {"offloads", CTL_PORT_F_OFFLOADS, TY_ALL},
 };
 
 static const char *ifname_check(const char *s, size_t n)
@@ -316,6 +318,8 @@ static int port_value(struct pc *p, int idx, size_t voff, uint32_t flag, struct 
 	case CTL_PORT_F_VLAN_MODE:
 		return parse_enum(p, idx, voff, vlan_mode_names, CTL_VLAN_ACCESS, "vlan-mode",
 				  &ps->vlan_mode);
+	case CTL_PORT_F_OFFLOADS:
+		return parse_enum(p, idx, voff, off_on_names, 0, "offloads", &ps->offloads);
 	case CTL_PORT_F_TAG:
 		if (parse_num(p, idx, voff, 0, 4095, "tag", &x) < 0)
 			return -EINVAL;
@@ -756,6 +760,8 @@ static void port_keys_format(struct ctl_out *o, const struct ctl_port_spec *p)
 		ctl_outf(o, " ifname=%s", p->ifname);
 	if (p->set & CTL_PORT_F_QUEUES)
 		ctl_outf(o, " queues=%u", p->queues);
+	if (p->set & CTL_PORT_F_OFFLOADS)
+		ctl_outf(o, " offloads=%s", off_on_names[p->offloads ? 1 : 0]);
 	if ((p->set & CTL_PORT_F_VLAN_MODE) && p->vlan_mode >= CTL_VLAN_ACCESS &&
 	    p->vlan_mode <= CTL_VLAN_TRUNK)
 		ctl_outf(o, " vlan-mode=%s", vlan_mode_names[p->vlan_mode - CTL_VLAN_ACCESS]);

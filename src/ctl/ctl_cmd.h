@@ -39,7 +39,10 @@
  *                             only IPv4 sources and ARP sender addresses the
  *                             port may use (0.0.0.0 is let through for ARP
  *                             probes and DHCP); "any" lifts the restriction
- * path, perm, owner, group, ifname and queues cannot change: del-port and
+ *   offloads=on|off     K     checksum and TCP/UDP segmentation offloads with
+ *                             the peer (virtio-net features, tap TUNSETOFFLOAD);
+ *                             default on; off: plain, checksummed frames only
+ * path, perm, owner, group, ifname, queues and offloads cannot change: del-port and
  * add-port again. Frames a port may not send are dropped at ingress and
  * counted (port-stats drops.port_security).
  *
@@ -116,6 +119,7 @@ enum ctl_vlan_mode {
 #define CTL_PORT_F_ALLOW_IP  0x400
 #define CTL_PORT_F_OWNER     0x800
 #define CTL_PORT_F_GROUP     0x1000
+#define CTL_PORT_F_OFFLOADS  0x2000
 /* Keys set-port may change. */
 #define CTL_PORT_F_CHANGEABLE                                                                      \
 	(CTL_PORT_F_RECONNECT | CTL_PORT_F_VLAN_MODE | CTL_PORT_F_TAG | CTL_PORT_F_TRUNKS |        \
@@ -138,6 +142,7 @@ struct ctl_port_spec {
 	char name[CTL_PORT_NAME_SIZE];
 	uint8_t type;	   /* enum ctl_port_type; CTL_PORT_NONE for set-port */
 	uint8_t vlan_mode; /* enum ctl_vlan_mode */
+	uint8_t offloads;  /* 1: on (the default), 0: off */
 	uint16_t queues;   /* 1..CTL_QUEUES_MAX */
 	uint16_t tag;	   /* access VID */
 	uint16_t perm;	   /* 0..0777 */

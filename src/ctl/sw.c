@@ -259,6 +259,7 @@ static void sw_port_cfg(const struct ctl_port_spec *s, struct port_cfg *c)
 		RS_LOG(RS_LOG_WARN, "sw", "%s; socket keeps the daemon's ownership", ignored.msg);
 	c->queues = s->queues;
 	c->reconnect_ms = s->reconnect_ms;
+	c->no_offloads = (s->set & CTL_PORT_F_OFFLOADS) && !s->offloads;
 }
 
 static void sw_port_vlan(const struct ctl_port_spec *s, struct dp_port_vlan *v)
@@ -523,7 +524,9 @@ static int sw_set(struct sw *sw, const struct ctl_settings *upd, struct ctl_erro
 
 bool sw_port_same_kind(const struct ctl_port_spec *a, const struct ctl_port_spec *b)
 {
-	return a->type == b->type && a->queues == b->queues && a->perm == b->perm &&
+	bool a_off = (a->set & CTL_PORT_F_OFFLOADS) && !a->offloads;
+	bool b_off = (b->set & CTL_PORT_F_OFFLOADS) && !b->offloads;
+	return a->type == b->type && a->queues == b->queues && a->perm == b->perm && a_off == b_off &&
 	       strcmp(a->path, b->path) == 0 && strcmp(a->ifname, b->ifname) == 0 &&
 	       (a->set & (CTL_PORT_F_OWNER | CTL_PORT_F_GROUP)) ==
 		   (b->set & (CTL_PORT_F_OWNER | CTL_PORT_F_GROUP)) &&

@@ -162,15 +162,19 @@ static json_t *sw_one_port_stats(struct sw *sw, struct sw_port *sp)
 	struct dp_port_counters c;
 	dp_port_counters(sw->dp, sp->port.id, &c);
 	json_t *drops = json_pack(
-	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "no_rule", (json_int_t)c.drop_no_rule,
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "no_rule", (json_int_t)c.drop_no_rule,
 	    "not_ready", (json_int_t)c.drop_not_ready, "malformed",
 	    (json_int_t)(c.drop_malformed + mal[0]), "vlan", (json_int_t)c.drop_vlan, "queue_full",
 	    (json_int_t)(full[0] + full[1]), "too_big", (json_int_t)(big[0] + big[1]), "broken",
-	    (json_int_t)c.drop_broken, "port_security", (json_int_t)c.drop_port_security);
-	return json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:o, s:o}", "name", sp->spec.name, "id",
-			 (int)sp->port.id, "rx_packets", (json_int_t)pk[PORT_RX], "rx_bytes",
+	    (json_int_t)c.drop_broken, "port_security", (json_int_t)c.drop_port_security,
+	    "bad_offload", (json_int_t)c.drop_bad_offload);
+	json_t *ol = json_pack("{s:I, s:I, s:I, s:I}", "rx_gso", (json_int_t)c.rx_gso, "rx_csum",
+			       (json_int_t)c.rx_csum, "tx_segmented", (json_int_t)c.tx_segmented,
+			       "tx_csum_sw", (json_int_t)c.tx_csum_sw);
+	return json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "name", sp->spec.name,
+			 "id", (int)sp->port.id, "rx_packets", (json_int_t)pk[PORT_RX], "rx_bytes",
 			 (json_int_t)by[PORT_RX], "tx_packets", (json_int_t)pk[PORT_TX], "tx_bytes",
-			 (json_int_t)by[PORT_TX], "drops", drops, "queues", queues);
+			 (json_int_t)by[PORT_TX], "drops", drops, "offload", ol, "queues", queues);
 }
 
 static void sw_port_stats_text(struct sw_text *t, json_t *p)
@@ -188,6 +192,9 @@ static void sw_port_stats_text(struct sw_text *t, json_t *p)
 	json_t *v;
 	sw_text_add(t, "  drops:");
 	json_object_foreach(d, key, v) sw_text_add(t, " %s=%lld", key, json_integer_value(v));
+	sw_text_add(t, "\n  offload:");
+	json_object_foreach(json_object_get(p, "offload"), key, v)
+	    sw_text_add(t, " %s=%lld", key, json_integer_value(v));
 	sw_text_add(t, "\n");
 	json_array_foreach(json_object_get(p, "queues"), i, q)
 	{

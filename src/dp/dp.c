@@ -34,6 +34,8 @@ static void dp_view_fill_port(struct dp_view *v, const struct dp_port *dpp)
 		if (pv->vlan.trunks[i])
 			pv->trunk_all = false;
 	pv->sec = dpp->sec;
+	pv->ol_rx = dpp->port->ol_rx;
+	pv->ol_tx = dpp->port->ol_tx;
 	pv->n_txq = 0;
 	for (uint8_t q = 0; q < PORT_MAX_QUEUES; q++)
 		if (dpp->txq_ready[q])

@@ -64,6 +64,11 @@ struct dp_port_counters {
 	uint64_t drop_vlan;	     /* VLAN not allowed on the ingress port */
 	uint64_t drop_broken;	     /* rx queue stopped for a ring-protocol violation */
 	uint64_t drop_port_security; /* source address not allowed (struct dp_port_sec) */
+	uint64_t drop_bad_offload;   /* offload metadata not negotiated or not matching the frame */
+	uint64_t rx_gso;	     /* GSO super-frames received */
+	uint64_t rx_csum;	     /* frames received with a partial checksum */
+	uint64_t tx_segmented;	     /* super-frames segmented in software for this port */
+	uint64_t tx_csum_sw;	     /* checksums completed in software for this port */
 };
 
 struct dp_thread_info {

@@ -22,6 +22,10 @@
 #define DP_MAX_RXQ     64 /* rx queues one thread can poll */
 #define DP_POOL_BUFS   512
 #define DP_POOL_ROOM   10240
+/* GSO super-frames (up to 64 KiB of IP packet plus L2 headers): a second,
+ * smaller pool per thread; its pages are touched only when such frames flow. */
+#define DP_POOL_BIG_BUFS 96
+#define DP_POOL_BIG_ROOM (65536 + 512)
 #define DP_SLEEP_MS    100
 #define DP_EMC_ENTRIES 8192
 
@@ -49,6 +53,7 @@ struct dp_pview {
 	struct dp_port_vlan vlan;
 	bool trunk_all;		/* trunk with an empty list: every VLAN (derived from vlan) */
 	struct dp_port_sec sec; /* n_mac == n_ip == 0: unrestricted (the common case) */
+	uint32_t ol_rx, ol_tx;	/* PORT_OL_* the port may send / accepts (struct port) */
 	uint8_t n_txq;		/* ready tx queues, listed in txq[] */
 	uint8_t txq[PORT_MAX_QUEUES];
 };
@@ -87,6 +92,7 @@ struct dp_thread {
 	uint64_t seen_version; /* view whose queues have kicks disabled */
 	uint32_t now_s;	       /* refreshed once per iteration */
 	struct pbuf_pool pool;
+	struct pbuf_pool pool_big; /* pool.big */
 	struct emc emc;
 	struct cls_stats *cstats;
 	struct dp_burst *burst; /* the pipeline's per-burst scratch space */
@@ -120,6 +126,26 @@ void dp_synchronize(struct dp *dp);
 
 /* dp_pipeline.c: scratch space for one thread (free with free()), and */
 struct dp_burst *dp_burst_new(void);
+
+/* Most segments one super-frame may be cut into (64 KiB at an MSS of 536 is 123). */
+#define DP_MAX_SEGS 128
+
+/* dp_offload.c: checks a received frame's offload metadata (false: dropped and counted). */
+bool dp_ol_ingress(struct dp_thread *t, const struct dp_pview *pv, uint32_t in, struct pbuf *pkt);
+/* dp_offload.c: sends frames on tx queue q of 'port', doing in software the offloads it lacks. */
+void dp_ol_tx(struct dp_thread *t, const struct dp_view *v, uint32_t port, uint8_t q,
+	      struct pbuf **pkts, unsigned n);
+
+static inline void dp_txq_lock(struct dp_txq_lock *l)
+{
+	while (atomic_flag_test_and_set_explicit(&l->busy, memory_order_acquire))
+		__builtin_ia32_pause();
+}
+
+static inline void dp_txq_unlock(struct dp_txq_lock *l)
+{
+	atomic_flag_clear_explicit(&l->busy, memory_order_release);
+}
 /* dp_pipeline.c: processes one received burst of 'n' frames from port 'in'. */
 void dp_pipeline_run(struct dp_thread *t, const struct dp_view *v, uint32_t in, struct pbuf **pkts,
 		     unsigned n);

@@ -281,17 +281,6 @@ static void dp_execute(struct dp_burst *b, struct pbuf *pkt, struct flow_key *ke
 
 /* ---- output ---- */
 
-static void dp_txq_lock(struct dp_txq_lock *l)
-{
-	while (atomic_flag_test_and_set_explicit(&l->busy, memory_order_acquire))
-		__builtin_ia32_pause();
-}
-
-static void dp_txq_unlock(struct dp_txq_lock *l)
-{
-	atomic_flag_clear_explicit(&l->busy, memory_order_release);
-}
-
 /* Sends a destination's frames, one tx burst per tx queue. */
 static void dp_flush_port(struct dp_burst *b, uint32_t port)
 {
@@ -313,12 +302,7 @@ static void dp_flush_port(struct dp_burst *b, uint32_t port)
 				done[j] = true;
 			}
 		}
-		struct dp_txq_lock *lock = &pv->dpp->txq_lock[qsel[i]];
-		if (b->v->shared_tx)
-			dp_txq_lock(lock);
-		(void)pv->port->ops->tx_burst(pv->port, qsel[i], q_pkts, n);
-		if (b->v->shared_tx)
-			dp_txq_unlock(lock);
+		dp_ol_tx(b->t, b->v, port, qsel[i], q_pkts, n);
 	}
 	bt->n = 0;
 	b->has_batch[port] = 0;
@@ -346,9 +330,9 @@ void dp_pipeline_run(struct dp_thread *t, const struct dp_view *v, uint32_t in, 
 			rs_stat_add(&t->pc[in].drop_malformed, 1);
 			continue;
 		}
-		/* No offload is negotiated yet: a guest's checksum/GSO request is not
-		 * passed on to a peer that never agreed to receive one. */
-		pkt->ol = (struct pbuf_offload){0};
+		if (RS_UNLIKELY(pkt->ol.flags | pkt->ol.gso_type) &&
+		    !dp_ol_ingress(t, &v->ports[in], in, pkt))
+			continue;
 		rs_stat_add(&t->pc[in].rx_packets, 1);
 		rs_stat_add(&t->pc[in].rx_bytes, pkt->len);
 		pkt_parse(pkt->data, pkt->len, in, &key, NULL);

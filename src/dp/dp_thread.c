@@ -212,6 +212,7 @@ static void dp_thread_free(struct dp_thread *t)
 	if (t->epfd >= 0)
 		close(t->epfd);
 	pbuf_pool_fini(&t->pool);
+	pbuf_pool_fini(&t->pool_big);
 	emc_fini(&t->emc);
 	free(t->burst);
 	free(t);
@@ -230,10 +231,12 @@ static struct dp_thread *dp_thread_new(struct dp *dp, unsigned idx, int core)
 	t->epfd = -1;
 	t->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (t->wake_fd < 0 || pbuf_pool_init(&t->pool, DP_POOL_BUFS, DP_POOL_ROOM) ||
+	    pbuf_pool_init(&t->pool_big, DP_POOL_BIG_BUFS, DP_POOL_BIG_ROOM) ||
 	    emc_init(&t->emc, DP_EMC_ENTRIES) || !(t->burst = dp_burst_new())) {
 		dp_thread_free(t);
 		return NULL;
 	}
+	t->pool.big = &t->pool_big;
 	t->cstats = cls_stats_register(dp->clst);
 	if (!t->cstats) {
 		dp_thread_free(t);

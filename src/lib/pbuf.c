@@ -29,8 +29,10 @@ int pbuf_pool_init(struct pbuf_pool *pool, uint32_t count, uint32_t data_room)
 	pool->count = count;
 	pool->data_room = data_room;
 	pool->stride = stride;
-	for (uint32_t i = 0; i < count; i++)
+	for (uint32_t i = 0; i < count; i++) {
 		pool->free[i] = (struct pbuf *)(pool->mem + (size_t)i * stride);
+		pool->free[i]->owner = pool;
+	}
 	pool->nfree = count;
 	return 0;
 }

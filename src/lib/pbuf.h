@@ -36,7 +36,7 @@ struct pbuf {
 	uint16_t in_port; /* set by the receiving layer */
 	uint16_t in_queue;
 	struct pbuf_offload ol;
-	struct pbuf *next_free; /* pool-private */
+	struct pbuf_pool *owner; /* the pool this buffer returns to */
 	uint8_t buf[];          /* PBUF_HEADROOM + data room */
 };
 
@@ -48,6 +48,8 @@ struct pbuf_pool {
 	size_t stride;          /* bytes per buffer including the header */
 	uint8_t *mem;           /* one allocation holding every buffer */
 	uint64_t alloc_failed;  /* times pbuf_alloc found the pool empty */
+	struct pbuf_pool *big;  /* larger buffers for frames over data_room (GSO
+				   super-frames), owned by the same thread; or NULL */
 };
 
 /* Allocates 'count' buffers of 'data_room' bytes each. Returns 0 or -ENOMEM. */
@@ -70,15 +72,28 @@ static inline struct pbuf *pbuf_alloc(struct pbuf_pool *pool)
 	return p;
 }
 
+/* A buffer with room for 'len' bytes: from 'pool', else from pool->big; NULL when none. */
+static inline struct pbuf *pbuf_alloc_len(struct pbuf_pool *pool, uint32_t len)
+{
+	if (len <= pool->data_room)
+		return pbuf_alloc(pool);
+	if (pool->big && len <= pool->big->data_room)
+		return pbuf_alloc(pool->big);
+	return NULL;
+}
+
+/* Returns 'p' to the pool it came from ('pool' or its big pool). */
 static inline void pbuf_free(struct pbuf_pool *pool, struct pbuf *p)
 {
-	pool->free[pool->nfree++] = p;
+	(void)pool;
+	struct pbuf_pool *o = p->owner;
+	o->free[o->nfree++] = p;
 }
 
 static inline void pbuf_free_bulk(struct pbuf_pool *pool, struct pbuf **p, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
-		pool->free[pool->nfree++] = p[i];
+		pbuf_free(pool, p[i]);
 }
 
 #endif

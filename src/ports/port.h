@@ -55,7 +55,20 @@ struct port_cfg {
 	uint16_t queues;         /* queue pairs offered (1..PORT_MAX_QUEUES) */
 	uint16_t mtu;            /* offered to guests with VIRTIO_NET_F_MTU; 0 = do not offer */
 	uint32_t reconnect_ms;   /* vhost-user client: first backoff step; 0 = default */
+	bool no_offloads;        /* offloads=off: plain, fully checksummed frames only */
 };
+
+/*
+ * Offloads (virtio 1.2 section 5.1.6.2, the virtio-net header's meaning):
+ * what a port may send into the switch (ol_rx) and what it accepts from it
+ * (ol_tx). CSUM: a partial checksum (VIRTIO_NET_HDR_F_NEEDS_CSUM); TSO4/TSO6:
+ * TCP GSO super-frames; ECN: with the ECN bit; USO: UDP_L4 GSO.
+ */
+#define PORT_OL_CSUM 0x01u
+#define PORT_OL_TSO4 0x02u
+#define PORT_OL_TSO6 0x04u
+#define PORT_OL_ECN  0x08u
+#define PORT_OL_USO  0x10u
 
 struct port_queue_stats {
 	uint64_t packets;
@@ -105,6 +118,10 @@ struct port {
 	void *priv;                   /* the type's state */
 	struct port_events events;
 	void *events_opaque;
+	/* PORT_OL_* negotiated with the peer; written by the port type on the control
+	 * thread before it reports a queue ready, read by the control thread's dp view. */
+	uint32_t ol_rx;
+	uint32_t ol_tx;
 };
 
 const struct port_ops *port_ops_for(enum port_type type);

@@ -2,9 +2,12 @@
  * port_tap.c - a Linux tap interface as a port: one /dev/net/tun fd per queue
  * (IFF_MULTI_QUEUE when there is more than one), every frame behind a 12-byte
  * virtio-net header (IFF_VNET_HDR, TUNSETVNETHDRSZ 12: the header with
- * num_buffers, ready for offloads later). No offloads are enabled
- * (TUNSETOFFLOAD 0), so the kernel sends fully checksummed, unsegmented
- * frames and we send the same.
+ * num_buffers). By default checksum and TCP segmentation offloads are on
+ * (TUNSETOFFLOAD CSUM, TSO4, TSO6, TSO_ECN, and USO4/USO6 where the kernel
+ * has them): the kernel hands us partial checksums and super-frames of up to
+ * 64 KiB, read into the pool's big buffers, and accepts the same from us; the
+ * header's fields travel in pbuf.ol (checked by the switch, not here). With
+ * offloads=off (TUNSETOFFLOAD 0) frames are plain and checksummed both ways.
  *
  * Contexts: open and close on the control thread; a tap queue is ready from
  * the end of open until close, and open/close report that through
@@ -54,14 +57,36 @@ struct tap_queue {
 
 struct port_tap {
 	char ifname[IFNAMSIZ]; /* as the kernel named it */
+	bool offloads;	       /* TUNSETOFFLOAD enabled something */
 	uint16_t nq;
 	struct tap_queue q[PORT_MAX_QUEUES];
 };
 
 /* ---- control thread ------------------------------------------------------ */
 
-/* Attaches one more queue fd to interface 'ifr' (created by the first). */
-static int tap_open_queue(struct ifreq *ifr, int *out)
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
+#define TAP_OFFLOADS (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN)
+
+/*
+ * Enables what 'want' asks of TUNSETOFFLOAD, without USO on kernels that
+ * refuse it (before 6.2). Returns the PORT_OL_* now on, or a negative errno.
+ */
+static int tap_set_offload(int fd, bool want)
+{
+	if (!want)
+		return ioctl(fd, TUNSETOFFLOAD, 0ul) < 0 ? -errno : 0;
+	if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TAP_OFFLOADS | TUN_F_USO4 | TUN_F_USO6)) == 0)
+		return (int)(PORT_OL_CSUM | PORT_OL_TSO4 | PORT_OL_TSO6 | PORT_OL_ECN | PORT_OL_USO);
+	if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)TAP_OFFLOADS) == 0)
+		return (int)(PORT_OL_CSUM | PORT_OL_TSO4 | PORT_OL_TSO6 | PORT_OL_ECN);
+	return -errno;
+}
+
+/* Attaches one more queue fd to interface 'ifr' (created by the first); '*ol': PORT_OL_* on. */
+static int tap_open_queue(struct ifreq *ifr, bool offloads, int *out, uint32_t *ol)
 {
 	int hdr = TAP_HDR_LEN;
 	int fd = open(TAP_DEV_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
@@ -69,13 +94,17 @@ static int tap_open_queue(struct ifreq *ifr, int *out)
 
 	if (fd < 0)
 		return -errno;
-	/* TUNSETOFFLOAD 0: no checksum or segmentation offload in either direction. */
-	if (ioctl(fd, TUNSETIFF, ifr) < 0 || ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0 ||
-	    ioctl(fd, TUNSETOFFLOAD, 0ul) < 0) {
+	if (ioctl(fd, TUNSETIFF, ifr) < 0 || ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
 		rc = -errno;
 		close(fd);
 		return rc;
 	}
+	rc = tap_set_offload(fd, offloads);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	*ol = (uint32_t)rc;
 	*out = fd;
 	return 0;
 }
@@ -144,12 +173,16 @@ static int tap_open(struct port *p)
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
 	if (p->cfg.queues > 1)
 		ifr.ifr_flags |= IFF_MULTI_QUEUE;
+	uint32_t ol = 0;
 	for (uint16_t k = 0; k < p->cfg.queues; k++) {
 		/* After the first TUNSETIFF ifr_name holds the kernel's name: later ones attach. */
-		rc = tap_open_queue(&ifr, &t->q[k].fd);
+		rc = tap_open_queue(&ifr, !p->cfg.no_offloads, &t->q[k].fd, &ol);
 		if (rc < 0)
 			goto fail;
 	}
+	/* The kernel takes from us what it may hand to us (tun_get_user parses any GSO). */
+	p->ol_rx = p->ol_tx = ol;
+	t->offloads = ol != 0;
 	memcpy(t->ifname, ifr.ifr_name, IFNAMSIZ);
 	t->ifname[IFNAMSIZ - 1] = '\0';
 	rc = tap_link_up(t->ifname);
@@ -202,11 +235,33 @@ static int tap_timeout_ms(struct port *p, uint64_t now_ms)
  * (virtio 1.2 section 5.1.6.4, which tap follows). DATA_VALID only says the
  * checksum was already verified: harmless, ignored. NEEDS_CSUM or any GSO type
  * is metadata we did not ask for and cannot honour: the frame is dropped.
+ * With offloads the switch checks the metadata against the frame.
  */
-static bool tap_hdr_ok(const struct virtio_net_hdr *h)
+static bool tap_hdr_ok(const struct port_tap *t, const struct virtio_net_hdr *h)
 {
-	return (h->flags & ~VIRTIO_NET_HDR_F_DATA_VALID) == 0 &&
-	       h->gso_type == VIRTIO_NET_HDR_GSO_NONE;
+	return t->offloads || ((h->flags & ~VIRTIO_NET_HDR_F_DATA_VALID) == 0 &&
+			       h->gso_type == VIRTIO_NET_HDR_GSO_NONE);
+}
+
+static void tap_hdr_to_ol(const struct virtio_net_hdr *h, struct pbuf_offload *ol)
+{
+	ol->flags = h->flags;
+	ol->gso_type = h->gso_type;
+	ol->hdr_len = vle16_to_cpu(h->hdr_len);
+	ol->gso_size = vle16_to_cpu(h->gso_size);
+	ol->csum_start = vle16_to_cpu(h->csum_start);
+	ol->csum_offset = vle16_to_cpu(h->csum_offset);
+}
+
+static void tap_ol_to_hdr(const struct pbuf_offload *ol, struct virtio_net_hdr *h)
+{
+	h->flags = ol->flags;
+	h->gso_type = ol->gso_type;
+	h->hdr_len = cpu_to_vle16(ol->hdr_len);
+	h->gso_size = cpu_to_vle16(ol->gso_size);
+	h->csum_start = cpu_to_vle16(ol->csum_start);
+	h->csum_offset = cpu_to_vle16(ol->csum_offset);
+	h->num_buffers = 0;
 }
 
 static int tap_rx_burst(struct port *p, uint16_t q, struct pbuf_pool *pool, struct pbuf **pkts,
@@ -222,7 +277,8 @@ static int tap_rx_burst(struct port *p, uint16_t q, struct pbuf_pool *pool, stru
 		return -EINVAL;
 	struct tap_queue *tq = &t->q[q];
 	while (got < max) {
-		struct pbuf *b = pbuf_alloc(pool);
+		/* With offloads a read may be a 64 KiB super-frame: a big buffer when the pool has them. */
+		struct pbuf *b = t->offloads && pool->big ? pbuf_alloc(pool->big) : pbuf_alloc(pool);
 		if (b == NULL)
 			break; /* the frame stays in the tap queue */
 		/* One spare byte tells a frame that fills the pbuf from a truncated one. */
@@ -239,10 +295,12 @@ static int tap_rx_burst(struct port *p, uint16_t q, struct pbuf_pool *pool, stru
 		/* tun truncates a frame larger than the buffers (and may report either length). */
 		if ((size_t)n > sizeof(h) + b->room) {
 			rs_stat_add(&tq->rx.drop_too_big, 1);
-		} else if ((size_t)n < sizeof(h) + TAP_MIN_LEN || !tap_hdr_ok(&h)) {
+		} else if ((size_t)n < sizeof(h) + TAP_MIN_LEN || !tap_hdr_ok(t, &h)) {
 			rs_stat_add(&tq->rx.drop_malformed, 1);
 		} else {
 			b->len = (uint32_t)((size_t)n - sizeof(h));
+			if (t->offloads)
+				tap_hdr_to_ol(&h, &b->ol);
 			b->in_port = (uint16_t)p->id;
 			b->in_queue = q;
 			bytes += b->len;
@@ -261,8 +319,8 @@ static int tap_rx_burst(struct port *p, uint16_t q, struct pbuf_pool *pool, stru
 /* Returns the frames written; the others are counted as drops. The caller keeps every pbuf. */
 static int tap_tx_burst(struct port *p, uint16_t q, struct pbuf *const *pkts, unsigned n)
 {
-	static const struct virtio_net_hdr zero_hdr; /* no offloads, num_buffers 0 */
 	struct port_tap *t = p->priv;
+	struct virtio_net_hdr h;
 	unsigned sent = 0;
 	uint64_t bytes = 0;
 
@@ -270,8 +328,9 @@ static int tap_tx_burst(struct port *p, uint16_t q, struct pbuf *const *pkts, un
 		return -EINVAL;
 	struct tap_queue *tq = &t->q[q];
 	for (unsigned i = 0; i < n; i++) {
-		struct iovec iov[2] = {{(void *)&zero_hdr, sizeof(zero_hdr)},
-				       {pkts[i]->data, pkts[i]->len}};
+		/* The switch sends offloaded frames only to a port whose ol_tx has them. */
+		tap_ol_to_hdr(&pkts[i]->ol, &h);
+		struct iovec iov[2] = {{&h, sizeof(h)}, {pkts[i]->data, pkts[i]->len}};
 		ssize_t r = writev(tq->fd, iov, 2);
 		if (r < 0 && errno == EINTR)
 			r = writev(tq->fd, iov, 2);

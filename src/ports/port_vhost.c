@@ -68,6 +68,34 @@ static inline uint16_t pv_tx_qid(uint16_t q)
 
 /* ---- vhost_dev callbacks (control thread) -------------------------------- */
 
+/* PORT_OL_* from negotiated virtio features: 'host' bits for rx, 'guest' bits for tx. */
+static uint32_t pv_ol_caps(uint64_t f, bool guest)
+{
+	uint32_t ol = 0;
+#define PV_OL(bit, flag)                                                                           \
+	do {                                                                                       \
+		if (f & VIRTIO_BIT(bit))                                                           \
+			ol |= (flag);                                                              \
+	} while (0)
+	if (guest) {
+		PV_OL(VIRTIO_NET_F_GUEST_CSUM, PORT_OL_CSUM);
+		PV_OL(VIRTIO_NET_F_GUEST_TSO4, PORT_OL_TSO4);
+		PV_OL(VIRTIO_NET_F_GUEST_TSO6, PORT_OL_TSO6);
+		PV_OL(VIRTIO_NET_F_GUEST_ECN, PORT_OL_ECN);
+		if ((f & VIRTIO_BIT(VIRTIO_NET_F_GUEST_USO4)) && (f & VIRTIO_BIT(VIRTIO_NET_F_GUEST_USO6)))
+			ol |= PORT_OL_USO;
+	} else {
+		PV_OL(VIRTIO_NET_F_CSUM, PORT_OL_CSUM);
+		PV_OL(VIRTIO_NET_F_HOST_TSO4, PORT_OL_TSO4);
+		PV_OL(VIRTIO_NET_F_HOST_TSO6, PORT_OL_TSO6);
+		PV_OL(VIRTIO_NET_F_HOST_ECN, PORT_OL_ECN);
+		PV_OL(VIRTIO_NET_F_HOST_USO, PORT_OL_USO);
+	}
+#undef PV_OL
+	/* 5.1.3.1: every GSO feature requires the matching checksum feature. */
+	return (ol & PORT_OL_CSUM) ? ol : 0;
+}
+
 static void pv_queue_state(void *opaque, struct vhost_dev *dev, uint16_t qid, bool ready)
 {
 	struct port_vhost *pv = opaque;
@@ -76,7 +104,9 @@ static void pv_queue_state(void *opaque, struct vhost_dev *dev, uint16_t qid, bo
 	uint16_t k = qid / 2;
 	uint32_t bit = 1u << k;
 
-	(void)dev;
+	/* Features are fixed while any queue runs (SET_FEATURES stops them first). */
+	p->ol_rx = pv_ol_caps(vhost_dev_features(dev), false);
+	p->ol_tx = pv_ol_caps(vhost_dev_features(dev), true);
 	/* vhost_msg bounds qid by the pairs we offered (cfg.queues): cannot trigger. */
 	if (k >= p->cfg.queues)
 		return;
@@ -140,6 +170,7 @@ static int pv_open(struct port *p)
 	    .name = p->name,
 	    .max_queue_pairs = p->cfg.queues,
 	    .mtu = p->cfg.mtu,
+	    .no_offloads = p->cfg.no_offloads,
 	};
 	pv->dev = vhost_dev_new(&dcfg, &pv_dev_ops, pv);
 	if (pv->dev == NULL) {

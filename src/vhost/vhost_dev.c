@@ -38,7 +38,8 @@
 #define VHOST_DEV_DEFAULT_FEATURES                                                                 \
 	(BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_NET_F_MRG_RXBUF) |                                   \
 	 BIT(VIRTIO_RING_F_INDIRECT_DESC) | BIT(VIRTIO_RING_F_EVENT_IDX) | BIT(VIRTIO_NET_F_MQ) |  \
-	 BIT(VIRTIO_NET_F_CTRL_VQ) | BIT(VIRTIO_NET_F_GUEST_ANNOUNCE) | BIT(VIRTIO_NET_F_STATUS))
+	 BIT(VIRTIO_NET_F_CTRL_VQ) | BIT(VIRTIO_NET_F_GUEST_ANNOUNCE) | BIT(VIRTIO_NET_F_STATUS) | \
+	 VHOST_DEV_OFFLOAD_FEATURES)
 
 #define VHOST_DEV_PROTOCOL_FEATURES                                                                \
 	(BIT(VHOST_USER_PROTOCOL_F_MQ) | BIT(VHOST_USER_PROTOCOL_F_REPLY_ACK) |                    \
@@ -640,6 +641,8 @@ static uint64_t dev_offered_features(const struct vhost_dev_cfg *cfg)
 	uint64_t f = cfg->features ? cfg->features : VHOST_DEV_DEFAULT_FEATURES;
 
 	f |= BIT(VHOST_USER_F_PROTOCOL_FEATURES);
+	if (cfg->no_offloads)
+		f &= ~(uint64_t)VHOST_DEV_OFFLOAD_FEATURES;
 	if (cfg->mtu)
 		f |= BIT(VIRTIO_NET_F_MTU);
 	else

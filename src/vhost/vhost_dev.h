@@ -44,7 +44,22 @@ struct vhost_dev_cfg {
 	uint16_t max_queue_pairs; /* 1..VHOST_MAX_QUEUE_PAIRS */
 	uint64_t features;       /* virtio features offered; 0 = the layer's default */
 	uint16_t mtu;            /* offered with VIRTIO_NET_F_MTU; 0 = do not offer */
+	bool no_offloads;        /* leave VHOST_DEV_OFFLOAD_FEATURES out of the offer */
 };
+
+/*
+ * The checksum and segmentation offloads offered by default (5.1.3): the
+ * front-end may send partial checksums and TCP/UDP GSO frames (CSUM,
+ * HOST_*) and accepts them (GUEST_*). The caller honours what was
+ * negotiated: the vq layer carries the header fields, nothing more.
+ */
+#define VHOST_DEV_OFFLOAD_FEATURES                                                                 \
+	(VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) |                     \
+	 VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6) |                 \
+	 VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN) | VIRTIO_BIT(VIRTIO_NET_F_HOST_USO) |                   \
+	 VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) |               \
+	 VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_USO4) |                \
+	 VIRTIO_BIT(VIRTIO_NET_F_GUEST_USO6))
 
 struct vhost_dev *vhost_dev_new(const struct vhost_dev_cfg *cfg, const struct vhost_dev_ops *ops,
 				void *opaque);

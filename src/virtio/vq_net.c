@@ -118,11 +118,11 @@ static int vq_tx_one(struct vq *vq, struct pbuf_pool *pool, const struct vq_chai
 	if (c->out_len < vq->hdr_len)
 		return vq_mark_broken(vq, VQ_BROKEN_SHORT_CHAIN);
 	uint32_t frame = c->out_len - vq->hdr_len;
-	if (frame > pool->data_room) {
+	if (frame > pool->data_room && (!pool->big || frame > pool->big->data_room)) {
 		rs_stat_add(&vq->stats.drop_too_big, 1);
 		return 0;
 	}
-	struct pbuf *p = pbuf_alloc(pool);
+	struct pbuf *p = pbuf_alloc_len(pool, frame);
 	if (!p) {
 		rs_stat_add(&vq->stats.pool_empty, 1);
 		return -ENOBUFS;

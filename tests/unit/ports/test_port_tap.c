@@ -39,6 +39,7 @@
 
 #include "lib/pbuf.h"
 #include "ports/port.h"
+#include "virtio/virtio_spec.h"
 
 #define WAIT_MS	  3000
 #define POOL_BUFS 256
@@ -119,6 +120,8 @@ static void on_link_state(void *opaque, struct port *p, bool up)
 }
 
 /* The fixture goes in *state so that the teardown cleans up after a failed assertion. */
+static bool fx_no_offloads; /* the next fx_new() opens the port with offloads=off */
+
 static struct tap_fx *fx_new(void **state, uint16_t queues)
 {
 	struct tap_fx *f = calloc(1, sizeof(*f));
@@ -135,6 +138,7 @@ static struct tap_fx *fx_new(void **state, uint16_t queues)
 	memcpy(p->cfg.name, p->name, sizeof(p->name));
 	memcpy(p->cfg.ifname, f->ifname, sizeof(f->ifname));
 	p->cfg.queues = queues;
+	p->cfg.no_offloads = fx_no_offloads;
 	p->ops = port_ops_for(PORT_TAP);
 	p->events.queue_state = on_queue_state;
 	p->events.link_state = on_link_state;
@@ -445,14 +449,17 @@ static void test_tap_too_big(void **state)
 }
 
 /*
- * Offload metadata we did not ask for is dropped: checksum offload is turned
- * on behind the port's back, so the kernel hands a UDP datagram over with
- * NEEDS_CSUM (virtio 1.2 section 5.1.6.2).
+ * With offloads=off, offload metadata we did not ask for is dropped: checksum
+ * offload is turned on behind the port's back, so the kernel hands a UDP
+ * datagram over with NEEDS_CSUM (virtio 1.2 section 5.1.6.2).
  */
 static void test_tap_malformed(void **state)
 {
+	fx_no_offloads = true;
 	struct tap_fx *f = fx_new(state, 1);
+	fx_no_offloads = false;
 	struct port *p = &f->port;
+	assert_int_equal(p->ol_rx | p->ol_tx, 0);
 
 	fx_move_to_ns(f);
 	assert_int_equal(run("ip -n %s neigh add %s lladdr 02:52:53:00:00:02 dev %s", f->ns,
@@ -475,6 +482,58 @@ static void test_tap_malformed(void **state)
 		usleep(20000);
 	}
 	assert_true(stats(f, PORT_RX, 0).drop_malformed >= 1);
+	close(u);
+	fx_free(f);
+	*state = NULL;
+}
+
+/*
+ * Offloads on (the default): the port reports checksum and TSO both ways, and
+ * a UDP datagram from the kernel arrives with its partial checksum described
+ * in pbuf.ol (NEEDS_CSUM at the UDP checksum field), not dropped.
+ */
+static void test_tap_offloads(void **state)
+{
+	struct tap_fx *f = fx_new(state, 1);
+	struct port *p = &f->port;
+	uint32_t want = PORT_OL_CSUM | PORT_OL_TSO4 | PORT_OL_TSO6 | PORT_OL_ECN;
+
+	assert_int_equal(p->ol_rx & want, want);
+	assert_int_equal(p->ol_tx, p->ol_rx);
+	fx_move_to_ns(f);
+	assert_int_equal(run("ip -n %s neigh add %s lladdr 02:52:53:00:00:02 dev %s", f->ns,
+			     PEER_ADDR, f->ifname),
+			 0);
+	int u = ns_socket(f, AF_INET, SOCK_DGRAM, 0, NULL);
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(9)};
+	assert_int_equal(inet_pton(AF_INET, PEER_ADDR, &to.sin_addr), 1);
+	char msg[200] = "ringswitch";
+	bool seen = false;
+	uint64_t deadline = now_ms() + WAIT_MS;
+	while (!seen && now_ms() < deadline) {
+		assert_int_equal(sendto(u, msg, sizeof(msg), 0, (struct sockaddr *)&to, sizeof(to)),
+				 (ssize_t)sizeof(msg));
+		struct pbuf *pkts[32];
+		int n;
+		while ((n = p->ops->rx_burst(p, 0, &f->pool, pkts, 32)) > 0) {
+			for (int k = 0; k < n; k++) {
+				struct pbuf *b = pkts[k];
+				/* IPv4 (no options) + UDP to port 9 */
+				if (b->len == 14 + 20 + 8 + sizeof(msg) && ethertype(b->data) == 0x0800 &&
+				    b->data[23] == 17) {
+					assert_true(b->ol.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM);
+					assert_int_equal(b->ol.csum_start, 34);
+					assert_int_equal(b->ol.csum_offset, 6);
+					assert_int_equal(b->ol.gso_type, VIRTIO_NET_HDR_GSO_NONE);
+					seen = true;
+				}
+			}
+			pbuf_free_bulk(&f->pool, pkts, (unsigned)n);
+		}
+		usleep(20000);
+	}
+	assert_true(seen);
+	assert_int_equal(stats(f, PORT_RX, 0).drop_malformed, 0);
 	close(u);
 	fx_free(f);
 	*state = NULL;
@@ -586,6 +645,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_tap_frames, teardown),
 	    cmocka_unit_test_teardown(test_tap_too_big, teardown),
 	    cmocka_unit_test_teardown(test_tap_malformed, teardown),
+	    cmocka_unit_test_teardown(test_tap_offloads, teardown),
 	    cmocka_unit_test_teardown(test_tap_multiqueue, teardown),
 	};
 	int rc = cmocka_run_group_tests_name("tap_basic", basic, NULL, NULL);

@@ -125,9 +125,12 @@ static unsigned count_maps(void)
 	return n;
 }
 
+static bool cfg_no_offloads; /* the next new_dev() offers no offloads */
+
 static struct vhost_dev *new_dev(struct rec *rec, uint16_t pairs, uint16_t mtu)
 {
-	struct vhost_dev_cfg cfg = {.name = "vm1.eth0", .max_queue_pairs = pairs, .mtu = mtu};
+	struct vhost_dev_cfg cfg = {
+	    .name = "vm1.eth0", .max_queue_pairs = pairs, .mtu = mtu, .no_offloads = cfg_no_offloads};
 
 	memset(rec, 0, sizeof(*rec));
 	cur_pairs = pairs;
@@ -275,7 +278,9 @@ static void test_qemu_sequence(void **state)
 	assert_true(offered & F(VIRTIO_RING_F_INDIRECT_DESC));
 	assert_true(offered & F(VIRTIO_NET_F_MQ));
 	assert_false(offered & F(VIRTIO_NET_F_MTU)); /* cfg.mtu 0 */
-	assert_false(offered & (F(VIRTIO_NET_F_CSUM) | F(VIRTIO_NET_F_GUEST_CSUM)));
+	/* Checksum and segmentation offloads by default (and never UFO). */
+	assert_int_equal(offered & VHOST_DEV_OFFLOAD_FEATURES, VHOST_DEV_OFFLOAD_FEATURES);
+	assert_false(offered & (F(VIRTIO_NET_F_GUEST_UFO) | F(VIRTIO_NET_F_HOST_UFO)));
 	assert_false(offered & F(VIRTIO_F_RING_PACKED));
 
 	negotiate(dev, acked_features);
@@ -588,7 +593,7 @@ static void test_hostile_values(void **state)
 	mb_addr(&m, 0, DESC(0), AVAIL(0), USED(0));
 	m.hdr.size = 24; /* truncated */
 	assert_int_equal(ack(dev, &m, NULL, 0), EINVAL);
-	assert_int_equal(set_u64(dev, VHOST_USER_SET_FEATURES, F(VIRTIO_NET_F_CSUM)), EINVAL);
+	assert_int_equal(set_u64(dev, VHOST_USER_SET_FEATURES, F(VIRTIO_NET_F_HOST_UFO)), EINVAL);
 	assert_int_equal(set_u64(dev, VHOST_USER_SET_PROTOCOL_FEATURES, P(LOG_SHMFD)), EINVAL);
 	assert_int_equal(set_u64(dev, VHOST_USER_NET_SET_MTU, 9000), EINVAL); /* above cfg */
 	assert_int_equal(set_u64(dev, VHOST_USER_NET_SET_MTU, 1500), 0);
@@ -636,6 +641,22 @@ static void test_hostile_values(void **state)
 	expect_events(&rec, 0, "0+ 0- 0+");
 	vhost_dev_free(dev);
 	assert_false(fd_open(b2));
+}
+
+/* offloads=off: none of the offload features is offered, and acking one is refused. */
+static void test_no_offloads(void **state)
+{
+	(void)state;
+	struct rec rec;
+
+	cfg_no_offloads = true;
+	struct vhost_dev *dev = new_dev(&rec, 1, 0);
+	cfg_no_offloads = false;
+	uint64_t offered = get_u64(dev, VHOST_USER_GET_FEATURES);
+	assert_int_equal(offered & VHOST_DEV_OFFLOAD_FEATURES, 0);
+	assert_true(offered & F(VIRTIO_F_VERSION_1));
+	assert_int_equal(set_u64(dev, VHOST_USER_SET_FEATURES, F(VIRTIO_NET_F_HOST_TSO4)), EINVAL);
+	vhost_dev_free(dev);
 }
 
 static void test_new_refuses_bad_cfg(void **state)
@@ -713,6 +734,7 @@ int main(void)
 	    cmocka_unit_test(test_hostile_fds_closed),
 	    cmocka_unit_test(test_hostile_memory_tables),
 	    cmocka_unit_test(test_hostile_values),
+	    cmocka_unit_test(test_no_offloads),
 	    cmocka_unit_test(test_new_refuses_bad_cfg),
 	    cmocka_unit_test(test_no_leak_over_1000_cycles),
 	};
