@@ -6,7 +6,10 @@
 #      RS_TSAN_SECS of churn, default 15)
 #   3. libFuzzer targets, each for RS_FUZZ_SECONDS (default 20) from its seed corpus
 #   4. end-to-end tests against real peers (QEMU guests, dpdk-testpmd): tests/e2e/run.sh
-# Ends with one line "N passed, N failed". Set RS_SKIP_E2E=1 to skip stage 4.
+#   5. the benchmark's smoke run (bench/run.sh --smoke, about 30 s: every system
+#      of the side-by-side benchmark, OVS-DPDK included, must forward frames)
+# Ends with one line "N passed, N failed". Set RS_SKIP_E2E=1 to skip stage 4,
+# RS_SKIP_BENCH=1 to skip stage 5.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -107,6 +110,21 @@ elif [ -x tests/e2e/run.sh ]; then
 		[ "$fl" -eq 0 ] || failures+=("e2e")
 	else
 		failed=$((failed + 1)); failures+=("e2e runner")
+	fi
+fi
+
+if [ "${RS_SKIP_BENCH:-0}" = "1" ]; then
+	echo "== stage 5: benchmark smoke run skipped (RS_SKIP_BENCH=1)"
+else
+	echo "== stage 5: benchmark smoke run (bench/run.sh --smoke)"
+	if bench/install-bench-deps.sh && bench/run.sh --smoke --out "$root/build-bench-smoke" \
+		>build.bench-smoke.log 2>&1; then
+		echo "   PASS bench smoke"
+		grep -E '^rsgen ' build.bench-smoke.log | sed 's/^/   /'
+		passed=$((passed + 1))
+	else
+		echo "   FAIL bench smoke"; tail -40 build.bench-smoke.log
+		failed=$((failed + 1)); failures+=("bench smoke")
 	fi
 fi
 

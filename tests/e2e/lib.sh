@@ -534,8 +534,8 @@ k = sys.argv[3].split(".")
 if k[0] in ("rx", "tx") and len(k) == 3:
     print(sum(q.get(k[2], 0) or 0 for q in p["queues"]
               if q["dir"] == k[0] and (k[1] == "*" or q["queue"] == int(k[1]))))
-elif k[0] == "drops":
-    print(p["drops"][k[1]])
+elif k[0] in ("drops", "offload"):
+    print(p[k[0]][k[1]])
 else:
     print(p[k[0]])' "$1" "$2" "$3"
 }
