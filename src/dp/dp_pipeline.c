@@ -313,10 +313,46 @@ struct dp_burst *dp_burst_new(void)
 	return calloc(1, sizeof(struct dp_burst));
 }
 
+/* Per-burst totals, added to the shared counters once per burst (or rule run). */
+struct dp_tally {
+	uint64_t rx_packets, rx_bytes;
+	const struct cls_rule *rule; /* the rule of the current run of packets */
+	uint64_t rule_packets, rule_bytes;
+};
+
+static void dp_tally_rule(struct dp_thread *t, struct dp_tally *ty, const struct cls_rule *rule,
+			  uint32_t len)
+{
+	if (ty->rule != rule) {
+		if (ty->rule)
+			cls_stats_add(t->cstats, ty->rule, ty->rule_packets, ty->rule_bytes,
+				      t->now_s);
+		ty->rule = rule;
+		ty->rule_packets = ty->rule_bytes = 0;
+	}
+	ty->rule_packets++;
+	ty->rule_bytes += len;
+}
+
+/* The classifier's verdict for 'key' (EMC first); NULL: no rule matched. */
+static const struct cls_rule *dp_classify(struct dp_thread *t, const struct dp_view *v,
+					  const struct flow_key *key, uint32_t hash, uint32_t in)
+{
+	const struct cls_rule *rule;
+	uint32_t ehash = emc_hash_from_flow(hash, in);
+
+	if (!emc_lookup(&t->emc, key, ehash, v->cls_gen, &rule)) {
+		rule = cls_lookup(v->cls, key);
+		emc_insert(&t->emc, key, ehash, v->cls_gen, rule);
+	}
+	return rule;
+}
+
 void dp_pipeline_run(struct dp_thread *t, const struct dp_view *v, uint32_t in, struct pbuf **pkts,
 		     unsigned n)
 {
 	struct dp_burst *b = t->burst;
+	struct dp_tally ty = {0};
 	struct flow_key key;
 
 	b->t = t;
@@ -333,8 +369,8 @@ void dp_pipeline_run(struct dp_thread *t, const struct dp_view *v, uint32_t in, 
 		if (RS_UNLIKELY(pkt->ol.flags | pkt->ol.gso_type) &&
 		    !dp_ol_ingress(t, &v->ports[in], in, pkt))
 			continue;
-		rs_stat_add(&t->pc[in].rx_packets, 1);
-		rs_stat_add(&t->pc[in].rx_bytes, pkt->len);
+		ty.rx_packets++;
+		ty.rx_bytes += pkt->len;
 		pkt_parse(pkt->data, pkt->len, in, &key, NULL);
 		const struct dp_port_sec *sec = &v->ports[in].sec;
 		if (RS_UNLIKELY(sec->n_mac | sec->n_ip) && !dp_sec_allows(sec, &key)) {
@@ -346,19 +382,17 @@ void dp_pipeline_run(struct dp_thread *t, const struct dp_view *v, uint32_t in, 
 			dp_normal(b, pkt, &key, hash, true);
 			continue;
 		}
-		const struct cls_rule *rule;
-		uint32_t ehash = emc_hash_from_flow(hash, in);
-		if (!emc_lookup(&t->emc, &key, ehash, v->cls_gen, &rule)) {
-			rule = cls_lookup(v->cls, &key);
-			emc_insert(&t->emc, &key, ehash, v->cls_gen, rule);
-		}
+		const struct cls_rule *rule = dp_classify(t, v, &key, hash, in);
 		if (!rule) {
 			rs_stat_add(&t->pc[in].drop_no_rule, 1);
 			continue;
 		}
-		cls_stats_add(t->cstats, rule, 1, pkt->len, t->now_s);
+		dp_tally_rule(t, &ty, rule, pkt->len);
 		dp_execute(b, pkt, &key, hash, &rule->actions);
 	}
+	rs_stat_add(&t->pc[in].rx_packets, ty.rx_packets);
+	rs_stat_add(&t->pc[in].rx_bytes, ty.rx_bytes);
+	dp_tally_rule(t, &ty, NULL, 0);
 	for (unsigned d = 0; d < b->n_dest; d++)
 		dp_flush_port(b, b->dest[d]);
 	pbuf_free_bulk(&t->pool, pkts, n);

@@ -24,6 +24,7 @@
 
 #include "gmem.h"
 #include "virtio_spec.h"
+#include "../lib/compiler.h"
 #include "../lib/pbuf.h"
 
 #define VQ_BURST_MAX 32
@@ -122,6 +123,40 @@ uint16_t vq_avail_count(struct vq *vq);
  * the pieces and their counts are not).
  */
 int vq_walk_chain(struct vq *vq, uint16_t head, struct vq_chain *c);
+
+/* One descriptor, read exactly once from guest memory (only the copy is used). */
+static inline void vq_desc_load(const struct virtq_desc *src, struct virtq_desc *d)
+{
+	d->addr = vle64_to_cpu(rs_load_relaxed(&src->addr));
+	d->len = vle32_to_cpu(rs_load_relaxed(&src->len));
+	d->flags = vle16_to_cpu(rs_load_relaxed(&src->flags));
+	d->next = vle16_to_cpu(rs_load_relaxed(&src->next));
+}
+
+/*
+ * The common case of vq_walk_chain in a few instructions: true when the chain
+ * at 'head' (< size, checked by the caller) is one descriptor without NEXT or
+ * INDIRECT whose buffer lies inside the region of the last translation; then
+ * '*piece' and '*writable' describe it. False for everything else, including
+ * every error: the caller then takes vq_walk_chain, which reads the chain
+ * again from scratch and validates it in full.
+ */
+static inline bool vq_peek_single(struct vq *vq, uint16_t head, struct gmem_iov *piece,
+				  bool *writable)
+{
+	struct virtq_desc d;
+
+	vq_desc_load(&vq->desc[head], &d);
+	if ((d.flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)) || d.len == 0)
+		return false;
+	void *host = gmem_translate_hinted(vq->mem, vq->mem_hint, d.addr, d.len);
+	if (!host)
+		return false;
+	piece->base = host;
+	piece->len = d.len;
+	*writable = (d.flags & VIRTQ_DESC_F_WRITE) != 0;
+	return true;
+}
 
 /*
  * Guest TX: consumes up to 'max' (<= VQ_BURST_MAX) chains, copying each frame

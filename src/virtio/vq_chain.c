@@ -31,15 +31,6 @@ struct vq_walk {
 	bool too_many;	 /* more than VQ_MAX_IOV pieces: keep validating, then -E2BIG */
 };
 
-/* One descriptor, read exactly once from guest memory. */
-static void vq_desc_load(const struct virtq_desc *src, struct virtq_desc *d)
-{
-	d->addr = vle64_to_cpu(rs_load_relaxed(&src->addr));
-	d->len = vle32_to_cpu(rs_load_relaxed(&src->len));
-	d->flags = vle16_to_cpu(rs_load_relaxed(&src->flags));
-	d->next = vle16_to_cpu(rs_load_relaxed(&src->next));
-}
-
 /*
  * Adds one buffer descriptor (already copied to 'd') to the chain. Returns 0
  * or -EIO after marking the queue broken.
@@ -152,38 +143,10 @@ static int vq_walk_indirect(struct vq *vq, struct vq_chain *c, struct vq_walk *w
 	}
 }
 
-/*
- * The common case, in a few instructions: a head descriptor without NEXT or
- * INDIRECT whose buffer lies inside the region of the last translation. The
- * descriptor is still read once and only the copy is used; anything else
- * (including every error) returns false and takes the full walk, which reads
- * the descriptor again from scratch.
- */
-static bool vq_walk_single(struct vq *vq, uint16_t head, struct vq_chain *c)
-{
-	struct virtq_desc d;
-
-	vq_desc_load(&vq->desc[head], &d);
-	if ((d.flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)) || d.len == 0)
-		return false;
-	void *host = gmem_translate_hinted(vq->mem, vq->mem_hint, d.addr, d.len);
-	if (!host)
-		return false;
-	c->iov[0].base = host;
-	c->iov[0].len = d.len;
-	if (d.flags & VIRTQ_DESC_F_WRITE) {
-		c->nr_in = 1;
-		c->in_len = d.len;
-	} else {
-		c->nr_out = 1;
-		c->out_len = d.len;
-	}
-	return true;
-}
-
 int vq_walk_chain(struct vq *vq, uint16_t head, struct vq_chain *c)
 {
 	struct vq_walk w = {0};
+	bool writable;
 
 	c->head = head;
 	c->nr_out = c->nr_in = 0;
@@ -193,8 +156,16 @@ int vq_walk_chain(struct vq *vq, uint16_t head, struct vq_chain *c)
 		return vq_mark_broken(vq, VQ_BROKEN_HEAD_RANGE);
 	uint16_t idx = head;
 	uint32_t count = 0;
-	if (RS_LIKELY(vq_walk_single(vq, head, c)))
+	if (RS_LIKELY(vq_peek_single(vq, head, &c->iov[0], &writable))) {
+		if (writable) {
+			c->nr_in = 1;
+			c->in_len = c->iov[0].len;
+		} else {
+			c->nr_out = 1;
+			c->out_len = c->iov[0].len;
+		}
 		return 0;
+	}
 	for (;;) {
 		struct virtq_desc d;
 		/* 2.7.5.3.1 / 2.7.13.1: no chain is longer than the queue size,

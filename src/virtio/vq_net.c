@@ -151,6 +151,8 @@ static int vq_tx_one(struct vq *vq, struct pbuf_pool *pool, const struct vq_chai
 int vq_dequeue_burst(struct vq *vq, struct pbuf_pool *pool, struct pbuf **pkts, unsigned max)
 {
 	uint16_t heads[VQ_BURST_MAX];
+	struct gmem_iov piece[VQ_BURST_MAX];
+	bool single[VQ_BURST_MAX];
 	struct vq_chain c;
 	uint16_t avail_idx, done = 0;
 	unsigned npkts = 0;
@@ -164,12 +166,31 @@ int vq_dequeue_burst(struct vq *vq, struct pbuf_pool *pool, struct pbuf **pkts, 
 	if (pending <= 0)
 		return pending;
 	unsigned n = RS_MIN((unsigned)pending, RS_MIN(max, VQ_BURST_MAX));
-	for (unsigned i = 0; i < n; i++)
-		heads[i] = vq_avail_head(vq, (uint16_t)(vq->last_avail + i));
 	for (unsigned i = 0; i < n; i++) {
-		if (i + 1 < n)
-			__builtin_prefetch(&vq->desc[heads[i + 1] & vq->mask]);
-		int rc = vq_walk_chain(vq, heads[i], &c);
+		heads[i] = vq_avail_head(vq, (uint16_t)(vq->last_avail + i));
+		__builtin_prefetch(&vq->desc[heads[i] & vq->mask]);
+	}
+	/* First every chain that is one plain descriptor, prefetching its buffer,
+	 * so that the copies below find the guest's bytes on their way. */
+	for (unsigned i = 0; i < n; i++) {
+		bool w;
+		single[i] = heads[i] < vq->size && vq_peek_single(vq, heads[i], &piece[i], &w) && !w;
+		if (single[i])
+			__builtin_prefetch(piece[i].base);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		int rc;
+		if (single[i]) { /* already read and checked: the same values, not a re-read */
+			c.head = heads[i];
+			c.nr_out = 1;
+			c.nr_in = 0;
+			c.out_len = piece[i].len;
+			c.in_len = 0;
+			c.iov[0] = piece[i];
+			rc = 0;
+		} else {
+			rc = vq_walk_chain(vq, heads[i], &c);
+		}
 		if (rc == 0) {
 			rc = vq_tx_one(vq, pool, &c, &pkts[npkts]);
 		} else if (rc == -E2BIG && c.in_len != 0) {
@@ -199,8 +220,38 @@ struct vq_rx {
 	uint16_t next;	    /* next avail slot to take */
 	uint16_t nused;	    /* used entries written in this burst */
 	bool have;	    /* 'c' holds the walked chain at slot 'next' */
+	uint16_t first;	    /* slot of pre[0] */
+	uint16_t npre;	    /* slots looked at ahead by vq_rx_prefetch */
+	bool single[VQ_BURST_MAX];	    /* pre-slot k is one writable descriptor... */
+	struct gmem_iov pre[VQ_BURST_MAX]; /* ...at this piece (read once, then used) */
+	uint16_t pre_head[VQ_BURST_MAX];
 	struct vq_chain c;
 };
+
+/*
+ * Looks at the chains a burst of 'n' frames will most likely take (one each)
+ * and prefetches their descriptors and, for single-descriptor chains, their
+ * buffers for writing; the pieces found are used as they were read.
+ */
+static void vq_rx_prefetch(struct vq *vq, struct vq_rx *st, unsigned n)
+{
+	uint16_t heads[VQ_BURST_MAX];
+
+	st->first = st->next;
+	st->npre = (uint16_t)RS_MIN(n, (unsigned)(uint16_t)(st->avail_idx - st->next));
+	for (unsigned k = 0; k < st->npre; k++) {
+		heads[k] = vq_avail_head(vq, (uint16_t)(st->first + k));
+		__builtin_prefetch(&vq->desc[heads[k] & vq->mask]);
+	}
+	for (unsigned k = 0; k < st->npre; k++) {
+		bool w;
+		st->single[k] =
+		    heads[k] < vq->size && vq_peek_single(vq, heads[k], &st->pre[k], &w) && w;
+		if (st->single[k])
+			__builtin_prefetch(st->pre[k].base, 1);
+		st->pre_head[k] = heads[k];
+	}
+}
 
 /*
  * Walks the RX chain at slot st->next into 'c'. Returns 0, -ENOBUFS when the
@@ -210,15 +261,25 @@ static int vq_rx_walk(struct vq *vq, struct vq_rx *st, struct vq_chain *c)
 {
 	if (st->next == st->avail_idx)
 		return -ENOBUFS;
-	int rc = vq_walk_chain(vq, vq_avail_head(vq, st->next), c);
-	if (rc != 0 && rc != -E2BIG)
-		return rc;
-	/* 5.1.6.3: receive buffers are device-writable only (out_len is
-	 * complete even when the pieces were too many). */
-	if (c->nr_out != 0 || c->out_len != 0)
-		return vq_mark_broken(vq, VQ_BROKEN_DESC_DIR);
-	if (rc)
-		return rc;
+	uint16_t k = (uint16_t)(st->next - st->first);
+	if (k < st->npre && st->single[k]) { /* as vq_rx_prefetch read it, not re-read */
+		c->head = st->pre_head[k];
+		c->nr_out = 0;
+		c->nr_in = 1;
+		c->out_len = 0;
+		c->in_len = st->pre[k].len;
+		c->iov[0] = st->pre[k];
+	} else {
+		int rc = vq_walk_chain(vq, vq_avail_head(vq, st->next), c);
+		if (rc != 0 && rc != -E2BIG)
+			return rc;
+		/* 5.1.6.3: receive buffers are device-writable only (out_len is
+		 * complete even when the pieces were too many). */
+		if (c->nr_out != 0 || c->out_len != 0)
+			return vq_mark_broken(vq, VQ_BROKEN_DESC_DIR);
+		if (rc)
+			return rc;
+	}
 	/* 5.1.6.3.1: "If VIRTIO_NET_F_MRG_RXBUF is negotiated, each buffer MUST
 	 * be at least the size of the struct virtio_net_hdr." */
 	if (vq->mrg_rxbuf && c->in_len < vq->hdr_len)
@@ -393,6 +454,7 @@ int vq_enqueue_burst(struct vq *vq, struct pbuf *const *pkts, unsigned n)
 	st.nused = 0;
 	st.have = false;
 	n = RS_MIN(n, VQ_BURST_MAX);
+	vq_rx_prefetch(vq, &st, n);
 	for (unsigned i = 0; i < n; i++) {
 		int rc =
 		    vq->mrg_rxbuf ? vq_rx_one_mrg(vq, &st, pkts[i]) : vq_rx_one(vq, &st, pkts[i]);
