@@ -5,7 +5,7 @@
 set -euo pipefail
 
 build_pkgs=(meson ninja-build gcc clang libclang-rt-14-dev pkg-config libcmocka-dev libjansson-dev)
-peer_pkgs=(qemu-system-x86 busybox-static dpdk-dev iperf3 python3 cpio xz-utils zstd kmod iproute2 procps tshark)
+peer_pkgs=(qemu-system-x86 busybox-static dpdk-dev iperf3 ethtool python3 cpio xz-utils zstd kmod iproute2 procps tshark)
 
 pkgs=("${build_pkgs[@]}")
 [ "${1:-}" = "--build-only" ] || pkgs+=("${peer_pkgs[@]}")
