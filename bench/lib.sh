@@ -441,3 +441,117 @@ fe_rsgen_idle() {
 	done
 	bench_die "rs_gen --idle did not attach within 30 s"
 }
+
+# ===========================================================================
+# TCP between two network namespaces (bench/tcp.sh, issue 6). The switch under
+# test joins two devices that the caller moves into namespaces of its own
+# (tcp_ns_attach). Same conventions as above: BW, HUGE_OK, SYS_N, bench_die,
+# bench_track, bench_kill; the switch process is SYS_PID, pinned to SW_CPU.
+# ===========================================================================
+
+# rsd_tap_start OFFLOADS IF_A IF_B: ringswitchd ('normal', poll-mode
+# $RS_POLL_MODE, default adaptive) with two tap ports a and b, devices IF_A
+# and IF_B in the current namespace, 'offloads=OFFLOADS' (on|off) on both;
+# OFFLOADS "" leaves the key out (the daemon's default). Sets SYS_PID and
+# RSD_RUN; stop it with bench_kill "$SYS_PID" (its tap devices go with it).
+rsd_tap_start() {
+	local ifa="$2" ifb="$3" i off=()
+	[[ -n "$1" ]] && off=("offloads=$1")
+	RSD_RUN="$BW/rs$SYS_N"
+	mkdir -p "$RSD_RUN" && chmod 0700 "$RSD_RUN"
+	printf 'set pmd-cores=%s poll-mode=%s log-level=warn\n' "$SW_CPU" "${RS_POLL_MODE:-adaptive}" >"$RSD_RUN/rs.conf"
+	taskset -c "$SW_CPU" "$RS_BUILD/ringswitchd" --foreground --run-dir "$RSD_RUN" \
+		--config "$RSD_RUN/rs.conf" >"$RSD_RUN/rsd.log" 2>&1 &
+	SYS_PID=$!
+	bench_track "$SYS_PID"
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$SYS_PID" 2>/dev/null || bench_die "ringswitchd exited: $(tail -n 5 "$RSD_RUN/rsd.log")"
+		rsd_ctl show >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	((i < 100)) || bench_die "ringswitchd did not answer ringctl within 10 s"
+	for i in a:"$ifa" b:"$ifb"; do
+		rsd_ctl add-port "${i%%:*}" tap "ifname=${i#*:}" "${off[@]}" >"$RSD_RUN/add-port.out" 2>&1 ||
+			bench_die "ringctl add-port ${i%%:*} tap ifname=${i#*:} ${off[*]} failed: $(cat "$RSD_RUN/add-port.out")"
+	done
+}
+
+# ovs_boot KEY=VALUE...: a private ovsdb-server and ovs-vswitchd-dpdk as in
+# ovs_start (DPDK initialised, lcore and PMD masks on SW_CPU, hugepages when
+# HUGE_OK), with the extra Open_vSwitch other_config keys set before the
+# daemon starts (userspace-tso-enable is read only at start). No bridge. Sets
+# OVS_DIR, OVS_DB_PID, OVS_BR (the name for a bridge) and SYS_PID; ovs_stop
+# stops it.
+ovs_boot() {
+	local i extra mem mask kv oc=()
+	OVS_DIR="$BW/ovs$SYS_N"
+	OVS_BR="rsb$$x$SYS_N"
+	mkdir -p "$OVS_DIR"
+	export OVS_RUNDIR="$OVS_DIR" OVS_LOGDIR="$OVS_DIR" OVS_DBDIR="$OVS_DIR" OVS_SYSCONFDIR="$OVS_DIR"
+	ovsdb-tool create "$OVS_DIR/conf.db" "$OVS_SCHEMA" || bench_die "ovsdb-tool create failed"
+	taskset -c "$SW_CPU" ovsdb-server "$OVS_DIR/conf.db" --remote="punix:$OVS_DIR/db.sock" \
+		--unixctl="$OVS_DIR/ovsdb.ctl" --pidfile="$OVS_DIR/ovsdb.pid" --no-chdir \
+		--log-file="$OVS_DIR/ovsdb.log" -vconsole:off >/dev/null 2>&1 &
+	OVS_DB_PID=$!
+	bench_track "$OVS_DB_PID"
+	for ((i = 0; i < 100; i++)); do
+		[[ -S "$OVS_DIR/db.sock" ]] && break
+		sleep 0.1
+	done
+	ovs_vsctl init || bench_die "ovs-vsctl init failed ($(tail -n 3 "$OVS_DIR/ovsdb.log"))"
+	mask=$(printf '0x%x' $((1 << SW_CPU)))
+	if ((HUGE_OK)); then
+		mem=(other_config:dpdk-socket-mem=1024)
+		extra="--huge-dir $BW/huge --file-prefix rsbovs$$ --no-pci --no-telemetry"
+	else
+		mem=()
+		extra="--no-huge --legacy-mem -m 2048 --file-prefix rsbovs$$ --no-pci --no-telemetry"
+	fi
+	for kv in "$@"; do oc+=("other_config:$kv"); done
+	ovs_vsctl set Open_vSwitch . other_config:dpdk-init=true \
+		other_config:dpdk-lcore-mask="$mask" other_config:pmd-cpu-mask="$mask" \
+		"${mem[@]}" other_config:dpdk-extra="$extra" "${oc[@]}" || bench_die "ovs-vsctl set failed"
+	taskset -c "$SW_CPU" "$OVS_VSWITCHD" "unix:$OVS_DIR/db.sock" --unixctl="$OVS_DIR/vswitchd.ctl" \
+		--pidfile="$OVS_DIR/vswitchd.pid" --no-chdir --log-file="$OVS_DIR/vswitchd.log" \
+		-vconsole:off >/dev/null 2>&1 &
+	SYS_PID=$!
+	bench_track "$SYS_PID"
+	for ((i = 0; i < 300; i++)); do
+		kill -0 "$SYS_PID" 2>/dev/null || bench_die "ovs-vswitchd exited: $(tail -n 5 "$OVS_DIR/vswitchd.log")"
+		[[ -S "$OVS_DIR/vswitchd.ctl" ]] && ovs_appctl version >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	((i < 300)) || bench_die "ovs-vswitchd did not answer within 30 s"
+	[[ "$(ovs_vsctl get Open_vSwitch . dpdk_initialized)" == true ]] ||
+		bench_die "OVS: DPDK not initialised: $(grep -i -E 'dpdk|error' "$OVS_DIR/vswitchd.log" | tail -n 5)"
+}
+
+# ovs_tap_start TSO IF_A IF_B: ovs_boot with userspace-tso-enable=TSO
+# (true|false), then a netdev bridge (default flow NORMAL) with two ports of
+# type tap, IF_A (ofport 1) and IF_B (ofport 2): tap devices that OVS creates
+# in the current namespace and polls from its main thread. Sets what ovs_boot
+# sets; ovs_stop stops it.
+ovs_tap_start() {
+	local tso="$1" ifa="$2" ifb="$3" i
+	ovs_boot "userspace-tso-enable=$tso"
+	ovs_vsctl add-br "$OVS_BR" -- set bridge "$OVS_BR" datapath_type=netdev \
+		-- add-port "$OVS_BR" "$ifa" -- set Interface "$ifa" type=tap ofport_request=1 \
+		-- add-port "$OVS_BR" "$ifb" -- set Interface "$ifb" type=tap ofport_request=2 ||
+		bench_die "ovs-vsctl add-br with tap ports failed"
+	for ((i = 0; i < 100; i++)); do
+		[[ "$(ovs_vsctl get Interface "$ifb" ofport 2>/dev/null)" == 2 ]] && ip link show "$ifb" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	((i < 100)) || bench_die "OVS: tap ports did not appear: $(tail -n 5 "$OVS_DIR/vswitchd.log")"
+}
+
+# tcp_ns_attach NS IF ADDR/LEN: move device IF into namespace NS (created
+# when missing), address it and bring it and lo up.
+tcp_ns_attach() {
+	local ns="$1" dev="$2" addr="$3"
+	[[ -e "/run/netns/$ns" ]] || ip netns add "$ns" || bench_die "ip netns add $ns failed"
+	ip link set "$dev" netns "$ns" || bench_die "cannot move $dev into $ns"
+	ip -n "$ns" link set lo up &&
+		ip -n "$ns" addr add "$addr" dev "$dev" &&
+		ip -n "$ns" link set "$dev" up || bench_die "cannot address or bring up $dev in $ns"
+}
