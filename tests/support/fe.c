@@ -90,7 +90,8 @@ int fe_negotiate(struct fe *fe)
 			       (unsigned long long)(fe->cfg.features_need & ~fe->dev_features));
 	if (fe->cfg.queue_pairs > 1 && !(fe->protocol & VIRTIO_BIT(VHOST_USER_PROTOCOL_F_MQ)))
 		return fe_fail(fe, -ENOTSUP, "multiqueue wanted but PROTOCOL_F_MQ not offered");
-	fe->features = fe->dev_features & FE_FEATURES_SUPPORTED & ~fe->cfg.features_off;
+	fe->features = fe->dev_features & (FE_FEATURES_SUPPORTED | fe->cfg.features_extra) &
+		       ~fe->cfg.features_off;
 	if (fe->cfg.queue_pairs == 1)
 		fe->features &= ~VIRTIO_BIT(VIRTIO_NET_F_MQ);
 	bool modern =

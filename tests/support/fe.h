@@ -45,24 +45,39 @@
 	 VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) |           \
 	 VIRTIO_BIT(VIRTIO_NET_F_MQ) | VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES))
 
+/*
+ * The checksum and segmentation offloads (5.1.3) a test may ask the
+ * front-end to ack with cfg.features_extra: partial checksums and TCP/UDP
+ * GSO frames it sends (CSUM, HOST_*) and accepts (GUEST_*). Not acked unless
+ * asked, so a default front-end sees plain, checksummed frames only.
+ */
+#define FE_FEATURES_OFFLOAD                                                                        \
+	(VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) |                     \
+	 VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6) |                 \
+	 VIRTIO_BIT(VIRTIO_NET_F_HOST_ECN) | VIRTIO_BIT(VIRTIO_NET_F_HOST_USO) |                   \
+	 VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) |               \
+	 VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_USO4) |                \
+	 VIRTIO_BIT(VIRTIO_NET_F_GUEST_USO6))
+
 struct fe_cfg {
-	uint16_t queue_pairs;	/* pairs set up and enabled; 0 means 1 */
-	uint16_t queue_size;	/* power of 2; 0 means 256 */
-	uint64_t features_off;	/* supported features not to ack */
-	uint64_t features_need; /* fe_setup fails with -ENOTSUP unless these are offered */
-	uint64_t protocol_off;	/* protocol features not to ack (e.g. REPLY_ACK) */
-	unsigned nregions;	/* guest memory regions, 1..8; 0 means 1 */
-	uint64_t mem_size;	/* total guest memory; 0 means computed from the queues */
-	bool straddle;		/* place data buffers so some cross region boundaries */
-	uint32_t max_frame;	/* largest frame sent or expected; 0 means 1514 */
-	uint32_t rx_buf_size;	/* writable bytes per RX chain; 0 means header + max_frame */
-	uint16_t rx_segs;	/* writable descriptors per RX chain; 0 means 1 */
-	uint16_t tx_segs;	/* descriptors per TX chain (header alone when > 1); 0 means 1 */
-	bool tx_indirect;	/* TX chains through an indirect table */
-	bool rx_indirect;	/* RX chains through an indirect table */
-	uint16_t rx_post;	/* RX chains kept posted; 0 means as many as fit */
-	bool rx_manual;		/* post no RX buffers (hostile tests write their own) */
-	int timeout_ms;		/* reply and data waits; 0 means 3000 */
+	uint16_t queue_pairs;	 /* pairs set up and enabled; 0 means 1 */
+	uint16_t queue_size;	 /* power of 2; 0 means 256 */
+	uint64_t features_off;	 /* supported features not to ack */
+	uint64_t features_extra; /* acked too when offered (FE_FEATURES_OFFLOAD or a part) */
+	uint64_t features_need;	 /* fe_setup fails with -ENOTSUP unless these are offered */
+	uint64_t protocol_off;	 /* protocol features not to ack (e.g. REPLY_ACK) */
+	unsigned nregions;	 /* guest memory regions, 1..8; 0 means 1 */
+	uint64_t mem_size;	 /* total guest memory; 0 means computed from the queues */
+	bool straddle;		 /* place data buffers so some cross region boundaries */
+	uint32_t max_frame;	 /* largest frame sent or expected; 0 means 1514 */
+	uint32_t rx_buf_size;	 /* writable bytes per RX chain; 0 means header + max_frame */
+	uint16_t rx_segs;	 /* writable descriptors per RX chain; 0 means 1 */
+	uint16_t tx_segs;	 /* descriptors per TX chain (header alone when > 1); 0 means 1 */
+	bool tx_indirect;	 /* TX chains through an indirect table */
+	bool rx_indirect;	 /* RX chains through an indirect table */
+	uint16_t rx_post;	 /* RX chains kept posted; 0 means as many as fit */
+	bool rx_manual;		 /* post no RX buffers (hostile tests write their own) */
+	int timeout_ms;		 /* reply and data waits; 0 means 3000 */
 };
 
 /* One guest memory region (fe_mem.c). */
@@ -174,14 +189,32 @@ int fe_accept(int lfd, int timeout_ms);
 /* Sends one frame on TX queue of 'pair'; waits for free descriptors. */
 int fe_send(struct fe *fe, unsigned pair, const void *frame, size_t len);
 /*
+ * Like fe_send, behind header 'h' (wire format; NULL: all zero) instead of
+ * the zero header: its first fe->hdr_len bytes are written as they are, so
+ * a test may send offload metadata the front-end did not negotiate.
+ */
+int fe_send_hdr(struct fe *fe, unsigned pair, const struct virtio_net_hdr *h, const void *frame,
+		size_t len);
+/*
  * Receives one frame from RX queue of 'pair' into 'buf' (capacity 'cap'),
- * waiting up to the timeout. Checks the header (no offloads, num_buffers)
- * and the used lengths; reposts the buffers. -ETIMEDOUT when nothing came,
- * -EPROTO when the device broke the protocol (fe->err says how).
+ * waiting up to the timeout; the buffers of a frame that spans several
+ * (MRG_RXBUF, num_buffers) are joined. Checks the header (no offload the
+ * front-end did not ack, num_buffers) and the used lengths; reposts the
+ * buffers. -ETIMEDOUT when nothing came, -EPROTO when the device broke the
+ * protocol (fe->err says how).
  */
 int fe_recv(struct fe *fe, unsigned pair, void *buf, size_t cap, size_t *len);
 /* Like fe_recv with an explicit wait; 0 polls once. */
 int fe_recv_wait(struct fe *fe, unsigned pair, void *buf, size_t cap, size_t *len, int timeout_ms);
+/*
+ * Like fe_recv_wait, and stores the frame's header in 'h' (wire format; the
+ * first fe->hdr_len bytes, the rest zero). The header may carry only the
+ * offloads acked (5.1.6.4.1): NEEDS_CSUM and DATA_VALID with GUEST_CSUM,
+ * TCPV4/TCPV6/UDP_L4 with GUEST_TSO4/GUEST_TSO6/GUEST_USO4 or 6 and a
+ * gso_size, ECN with GUEST_ECN; a partial checksum field inside the frame.
+ */
+int fe_recv_hdr(struct fe *fe, unsigned pair, struct virtio_net_hdr *h, void *buf, size_t cap,
+		size_t *len, int timeout_ms);
 /* Posts RX chains on the RX queue of 'pair' up to cfg.rx_post and notifies. */
 int fe_rx_fill(struct fe *fe, unsigned pair);
 /* Reclaims completed TX chains of 'pair'; returns how many are still in flight. */

@@ -4,7 +4,8 @@
  * an indirect table (2.7.5.3), RX buffers posted and frames reassembled from
  * used entries, with num_buffers checked for mergeable buffers (5.1.6.4).
  * The pieces of a chain are separated by poisoned gaps so a device reading
- * or writing past a descriptor is caught.
+ * or writing past a descriptor is caught. Offload metadata goes out as the
+ * test gives it (fe_send_hdr) and comes in checked against what was acked.
  */
 #include "fe.h"
 
@@ -100,6 +101,12 @@ int fe_tx_reclaim(struct fe *fe, unsigned pair)
 
 int fe_send(struct fe *fe, unsigned pair, const void *frame, size_t len)
 {
+	return fe_send_hdr(fe, pair, NULL, frame, len);
+}
+
+int fe_send_hdr(struct fe *fe, unsigned pair, const struct virtio_net_hdr *hdr, const void *frame,
+		size_t len)
+{
 	if (pair >= fe->cfg.queue_pairs)
 		return -EINVAL;
 	struct fe_vq *vq = &fe->vq[2 * pair + 1];
@@ -132,6 +139,8 @@ int fe_send(struct fe *fe, unsigned pair, const void *frame, size_t len)
 		s[i].gpa += off;
 	struct virtio_net_hdr h;
 	memset(&h, 0, sizeof(h)); /* 5.1.6.2: no offloads, num_buffers 0 on transmit */
+	if (hdr)
+		h = *hdr;
 	fe_poison_gaps(fe, s, n);
 	fe_mem_write(&fe->mem, s[0].gpa, &h, fe->hdr_len);
 	fe_mem_write(&fe->mem, s[0].gpa + fe->hdr_len, frame, s[0].len - fe->hdr_len);
@@ -219,14 +228,43 @@ static int fe_rx_take(struct fe *fe, struct fe_vq *vq, int64_t deadline, uint16_
 	return 0;
 }
 
-/* 5.1.6.4: no offloads were negotiated; num_buffers is 1 unless buffers merge. */
+/* 5.1.6.4.1: the device sets only the offloads the driver accepted. */
+static bool fe_rx_hdr_acked(const struct fe *fe, const struct virtio_net_hdr *h)
+{
+	const uint64_t f = fe->features;
+	const uint8_t type = h->gso_type & (uint8_t)~VIRTIO_NET_HDR_GSO_ECN;
+	if (h->flags & ~(VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID))
+		return false; /* RSC_INFO and unknown bits: never acked */
+	if (h->flags && !(f & VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM)))
+		return false;
+	if ((h->gso_type & VIRTIO_NET_HDR_GSO_ECN) &&
+	    (type == VIRTIO_NET_HDR_GSO_NONE || !(f & VIRTIO_BIT(VIRTIO_NET_F_GUEST_ECN))))
+		return false;
+	switch (type) {
+	case VIRTIO_NET_HDR_GSO_NONE:
+		return true;
+	case VIRTIO_NET_HDR_GSO_TCPV4:
+		return f & VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4);
+	case VIRTIO_NET_HDR_GSO_TCPV6:
+		return f & VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6);
+	case VIRTIO_NET_HDR_GSO_UDP_L4:
+		return f &
+		       (VIRTIO_BIT(VIRTIO_NET_F_GUEST_USO4) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_USO6));
+	default:
+		return false; /* UFO (never acked) and unknown types */
+	}
+}
+
+/* Only acked offloads, a gso_size with GSO; num_buffers 1 unless buffers merge (5.1.6.4). */
 static int fe_rx_check_hdr(struct fe *fe, const struct virtio_net_hdr *h, uint16_t *nb)
 {
 	bool mrg = fe->features & VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF);
 	*nb = mrg ? vle16_to_cpu(h->num_buffers) : 1;
-	if (h->flags != 0 || h->gso_type != VIRTIO_NET_HDR_GSO_NONE)
-		return fe_fail(fe, -EPROTO, "RX header flags 0x%x gso 0x%x without offloads",
+	if (!fe_rx_hdr_acked(fe, h))
+		return fe_fail(fe, -EPROTO, "RX header flags 0x%x gso 0x%x not negotiated",
 			       h->flags, h->gso_type);
+	if (h->gso_type != VIRTIO_NET_HDR_GSO_NONE && vle16_to_cpu(h->gso_size) == 0)
+		return fe_fail(fe, -EPROTO, "RX header gso 0x%x with gso_size 0", h->gso_type);
 	if (fe->hdr_len == VIRTIO_NET_HDR_LEN_MRG && vle16_to_cpu(h->num_buffers) == 0)
 		return fe_fail(fe, -EPROTO, "RX header num_buffers 0");
 	if (!mrg && fe->hdr_len == VIRTIO_NET_HDR_LEN_MRG && h->num_buffers != 1)
@@ -234,8 +272,21 @@ static int fe_rx_check_hdr(struct fe *fe, const struct virtio_net_hdr *h, uint16
 	return 0;
 }
 
-static int fe_recv_frame(struct fe *fe, struct fe_vq *vq, int64_t deadline, uint8_t *buf,
-			 size_t cap, size_t *out)
+/* 5.1.6.4.1: a partial checksum's field lies inside the frame the device wrote. */
+static int fe_rx_check_csum(struct fe *fe, const struct virtio_net_hdr *h, size_t len)
+{
+	if (!(h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		return 0;
+	size_t end = (size_t)vle16_to_cpu(h->csum_start) + vle16_to_cpu(h->csum_offset) + 2;
+	if (end > len)
+		return fe_fail(fe, -EPROTO, "RX csum_start %u csum_offset %u past a %zu-byte frame",
+			       vle16_to_cpu(h->csum_start), vle16_to_cpu(h->csum_offset), len);
+	return 0;
+}
+
+/* One frame, joined from num_buffers used entries; its header in '*h'. */
+static int fe_recv_frame(struct fe *fe, struct fe_vq *vq, int64_t deadline,
+			 struct virtio_net_hdr *hout, uint8_t *buf, size_t cap, size_t *out)
 {
 	struct fe_seg s[FE_MAX_SEGS];
 	unsigned ns;
@@ -268,17 +319,27 @@ static int fe_recv_frame(struct fe *fe, struct fe_vq *vq, int64_t deadline, uint
 			return err;
 	}
 	*out = total;
-	return 0;
+	*hout = h;
+	return fe_rx_check_csum(fe, &h, total);
 }
 
-int fe_recv_wait(struct fe *fe, unsigned pair, void *buf, size_t cap, size_t *len, int timeout_ms)
+int fe_recv_hdr(struct fe *fe, unsigned pair, struct virtio_net_hdr *h, void *buf, size_t cap,
+		size_t *len, int timeout_ms)
 {
 	if (pair >= fe->cfg.queue_pairs)
 		return -EINVAL;
 	struct fe_vq *vq = &fe->vq[2 * pair];
-	int err = fe_recv_frame(fe, vq, fe_now_ms() + timeout_ms, buf, cap, len);
+	struct virtio_net_hdr got;
+	int err = fe_recv_frame(fe, vq, fe_now_ms() + timeout_ms, &got, buf, cap, len);
 	int ferr = fe->cfg.rx_manual ? 0 : fe_rx_fill(fe, pair);
+	if (h && err == 0)
+		*h = got;
 	return err < 0 ? err : ferr;
+}
+
+int fe_recv_wait(struct fe *fe, unsigned pair, void *buf, size_t cap, size_t *len, int timeout_ms)
+{
+	return fe_recv_hdr(fe, pair, NULL, buf, cap, len, timeout_ms);
 }
 
 int fe_recv(struct fe *fe, unsigned pair, void *buf, size_t cap, size_t *len)
