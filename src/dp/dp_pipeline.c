@@ -53,7 +53,7 @@ static struct pbuf *dp_clone(struct dp_burst *b, const struct pbuf *src)
 {
 	if (b->n_clones >= DP_MAX_CLONES)
 		return NULL;
-	struct pbuf *c = pbuf_alloc(&b->t->pool);
+	struct pbuf *c = pbuf_alloc_len(&b->t->pool, src->len); /* a super-frame: a big one */
 	if (!c)
 		return NULL;
 	memcpy(c->data, src->data, src->len);
