@@ -390,6 +390,7 @@ void dp_thread_info(const struct dp *dp, unsigned idx, struct dp_thread_info *ou
 	out->busy_cycles = rs_stat_get(&t->busy_cycles);
 	out->idle_cycles = rs_stat_get(&t->idle_cycles);
 	out->sleeps = rs_stat_get(&t->sleeps);
+	out->bursts = rs_stat_get(&t->bursts);
 	out->emc_hits = rs_stat_get(&t->emc.stats.hits);
 	out->emc_misses = rs_stat_get(&t->emc.stats.misses);
 }

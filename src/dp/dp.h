@@ -82,6 +82,7 @@ struct dp_thread_info {
 	uint64_t busy_cycles; /* TSC cycles in iterations that moved packets */
 	uint64_t idle_cycles; /* TSC cycles in empty iterations and asleep */
 	uint64_t sleeps;      /* times the thread slept on its queues' eventfds */
+	uint64_t bursts;      /* non-empty rx bursts (packets / bursts: the batch size) */
 	uint64_t emc_hits, emc_misses;
 };
 

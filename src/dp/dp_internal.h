@@ -101,6 +101,7 @@ struct dp_thread {
 	/* (fwd) counters, read relaxed by control. */
 	struct dp_port_counters pc[DP_MAX_PORTS];
 	uint64_t packets, busy_cycles, idle_cycles, sleeps;
+	uint64_t bursts; /* non-empty rx bursts */
 };
 
 struct dp {

@@ -82,8 +82,10 @@ static unsigned dp_poll_rxq(struct dp_thread *t, const struct dp_view *v,
 		dp_rxq_broken(t, v, p, r->q);
 		return 0;
 	}
-	if (n > 0)
+	if (n > 0) {
+		rs_stat_add(&t->bursts, 1);
 		dp_pipeline_run(t, v, r->port, pkts, (unsigned)n);
+	}
 	return (unsigned)n;
 }
 
