@@ -319,9 +319,13 @@ measure() {
 	)
 }
 
+# wait_quiet: until the CPUs are quiet (QUIET_WAIT s at most). The kernel
+# tears down the previous measurement's namespaces and devices in the
+# background for a second or two: that is ours, not others'.
 wait_quiet() {
 	local end=$((SECONDS + QUIET_WAIT)) b logged=0
 	((QUIET_WAIT > 0)) || return 0
+	sleep 3
 	while :; do
 		b=$(busy_pct 1)
 		awk -v b="$b" -v m="$QUIET_MAX" 'BEGIN { exit !(b < m) }' && return 0
