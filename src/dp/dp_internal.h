@@ -19,6 +19,7 @@
 #include "../switch/emc.h"
 
 #define DP_BURST       32
+#define DP_RENOTIFY_ITERS 1024u /* power of 2: kick suppression re-asserted this often */
 #define DP_MAX_RXQ     64 /* rx queues one thread can poll */
 #define DP_POOL_BUFS   512
 #define DP_POOL_ROOM   10240
@@ -102,6 +103,7 @@ struct dp_thread {
 	struct dp_port_counters pc[DP_MAX_PORTS];
 	uint64_t packets, busy_cycles, idle_cycles, sleeps;
 	uint64_t bursts; /* non-empty rx bursts */
+	uint32_t iters;  /* loop iterations (wraps), for periodic work */
 };
 
 struct dp {

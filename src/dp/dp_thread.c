@@ -178,7 +178,11 @@ static void *dp_thread_main(void *arg)
 		unsigned moved = 0;
 
 		t->now_s = dp_now_s();
-		if (v->version != t->seen_version) {
+		/* Kicks off for every owned queue: when the view changes, and again
+		 * every DP_RENOTIFY_ITERS iterations, because a front-end may
+		 * re-initialise its rings (testpmd's port start zeroes used->flags)
+		 * without anything here changing, and would then kick per burst. */
+		if (v->version != t->seen_version || (++t->iters & (DP_RENOTIFY_ITERS - 1)) == 0) {
 			dp_notify_all(t, v, false);
 			t->seen_version = v->version;
 		}

@@ -450,6 +450,13 @@ int vq_enqueue_burst(struct vq *vq, struct pbuf *const *pkts, unsigned n)
 	int pending = vq_pending(vq, &st.avail_idx);
 	if (pending < 0)
 		return pending;
+	/* Nothing ever waits for receive buffers (a frame with no room is dropped),
+	 * so the guest's kicks on this queue would only cost it a system call per
+	 * refill: suppress them (2.7.10), as DPDK's vhost library does, and keep
+	 * them suppressed across ring re-initialisations. */
+	if (!vq->event_idx && RS_UNLIKELY(!(rs_load_relaxed(&vq->used->flags) &
+					    cpu_to_vle16(VIRTQ_USED_F_NO_NOTIFY))))
+		rs_store_relaxed(&vq->used->flags, cpu_to_vle16(VIRTQ_USED_F_NO_NOTIFY));
 	st.next = vq->last_avail;
 	st.nused = 0;
 	st.have = false;
