@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #include "../lib/compiler.h"
-#include "../virtio/virtio_spec.h"
+#include "../virtio/vq.h"
 
 #define TAP_HDR_LEN  VIRTIO_NET_HDR_LEN_MRG
 #define TAP_MIN_LEN  14 /* an Ethernet header */
@@ -243,32 +243,11 @@ static bool tap_hdr_ok(const struct port_tap *t, const struct virtio_net_hdr *h)
 			       h->gso_type == VIRTIO_NET_HDR_GSO_NONE);
 }
 
-static void tap_hdr_to_ol(const struct virtio_net_hdr *h, struct pbuf_offload *ol)
-{
-	ol->flags = h->flags;
-	ol->gso_type = h->gso_type;
-	ol->hdr_len = vle16_to_cpu(h->hdr_len);
-	ol->gso_size = vle16_to_cpu(h->gso_size);
-	ol->csum_start = vle16_to_cpu(h->csum_start);
-	ol->csum_offset = vle16_to_cpu(h->csum_offset);
-}
-
-static void tap_ol_to_hdr(const struct pbuf_offload *ol, struct virtio_net_hdr *h)
-{
-	h->flags = ol->flags;
-	h->gso_type = ol->gso_type;
-	h->hdr_len = cpu_to_vle16(ol->hdr_len);
-	h->gso_size = cpu_to_vle16(ol->gso_size);
-	h->csum_start = cpu_to_vle16(ol->csum_start);
-	h->csum_offset = cpu_to_vle16(ol->csum_offset);
-	h->num_buffers = 0;
-}
-
 static int tap_rx_burst(struct port *p, uint16_t q, struct pbuf_pool *pool, struct pbuf **pkts,
 			unsigned max)
 {
 	struct port_tap *t = p->priv;
-	struct virtio_net_hdr h;
+	struct virtio_net_hdr h = {0}; /* num_buffers 0; the rest per frame */
 	uint8_t spill;
 	unsigned got = 0;
 	uint64_t bytes = 0;
@@ -300,7 +279,7 @@ static int tap_rx_burst(struct port *p, uint16_t q, struct pbuf_pool *pool, stru
 		} else {
 			b->len = (uint32_t)((size_t)n - sizeof(h));
 			if (t->offloads)
-				tap_hdr_to_ol(&h, &b->ol);
+				vq_hdr_to_ol(&h, &b->ol);
 			b->in_port = (uint16_t)p->id;
 			b->in_queue = q;
 			bytes += b->len;
@@ -320,7 +299,7 @@ static int tap_rx_burst(struct port *p, uint16_t q, struct pbuf_pool *pool, stru
 static int tap_tx_burst(struct port *p, uint16_t q, struct pbuf *const *pkts, unsigned n)
 {
 	struct port_tap *t = p->priv;
-	struct virtio_net_hdr h;
+	struct virtio_net_hdr h = {0}; /* num_buffers 0; the rest per frame */
 	unsigned sent = 0;
 	uint64_t bytes = 0;
 
@@ -329,7 +308,7 @@ static int tap_tx_burst(struct port *p, uint16_t q, struct pbuf *const *pkts, un
 	struct tap_queue *tq = &t->q[q];
 	for (unsigned i = 0; i < n; i++) {
 		/* The switch sends offloaded frames only to a port whose ol_tx has them. */
-		tap_ol_to_hdr(&pkts[i]->ol, &h);
+		vq_ol_to_hdr(&pkts[i]->ol, &h);
 		struct iovec iov[2] = {{&h, sizeof(h)}, {pkts[i]->data, pkts[i]->len}};
 		ssize_t r = writev(tq->fd, iov, 2);
 		if (r < 0 && errno == EINTR)

@@ -156,7 +156,10 @@ void vq_disable_kicks(struct vq *vq)
 	 * avail_event; leaving avail_event behind while we poll suppresses
 	 * kicks (2.7.10), so there is nothing to write.
 	 */
-	if (!vq->event_idx)
+	/* Read first: callers re-assert this often, and a store to the used ring's
+	 * first line would pull it away from the guest for nothing. */
+	if (!vq->event_idx && !(rs_load_relaxed(&vq->used->flags) &
+				cpu_to_vle16(VIRTQ_USED_F_NO_NOTIFY)))
 		rs_store_relaxed(&vq->used->flags, cpu_to_vle16(VIRTQ_USED_F_NO_NOTIFY));
 }
 

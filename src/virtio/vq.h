@@ -158,6 +158,39 @@ static inline bool vq_peek_single(struct vq *vq, uint16_t head, struct gmem_iov 
 	return true;
 }
 
+/* Chain 'c' as the one piece vq_peek_single found at 'head' (its values, not a re-read). */
+static inline void vq_chain_single(struct vq_chain *c, uint16_t head, const struct gmem_iov *piece,
+				   bool writable)
+{
+	c->head = head;
+	c->iov[0] = *piece;
+	c->nr_out = writable ? 0 : 1;
+	c->nr_in = writable ? 1 : 0;
+	c->out_len = writable ? 0 : piece->len;
+	c->in_len = writable ? piece->len : 0;
+}
+
+/* The offload fields of a virtio-net header (5.1.6) into host order, and back. */
+static inline void vq_hdr_to_ol(const struct virtio_net_hdr *h, struct pbuf_offload *ol)
+{
+	ol->flags = h->flags;
+	ol->gso_type = h->gso_type;
+	ol->hdr_len = vle16_to_cpu(h->hdr_len);
+	ol->gso_size = vle16_to_cpu(h->gso_size);
+	ol->csum_start = vle16_to_cpu(h->csum_start);
+	ol->csum_offset = vle16_to_cpu(h->csum_offset);
+}
+
+static inline void vq_ol_to_hdr(const struct pbuf_offload *ol, struct virtio_net_hdr *h)
+{
+	h->flags = ol->flags;
+	h->gso_type = ol->gso_type;
+	h->hdr_len = cpu_to_vle16(ol->hdr_len);
+	h->gso_size = cpu_to_vle16(ol->gso_size);
+	h->csum_start = cpu_to_vle16(ol->csum_start);
+	h->csum_offset = cpu_to_vle16(ol->csum_offset);
+}
+
 /*
  * Guest TX: consumes up to 'max' (<= VQ_BURST_MAX) chains, copying each frame
  * (after the virtio-net header) into a buffer from 'pool'; the header's

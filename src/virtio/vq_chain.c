@@ -156,14 +156,9 @@ int vq_walk_chain(struct vq *vq, uint16_t head, struct vq_chain *c)
 		return vq_mark_broken(vq, VQ_BROKEN_HEAD_RANGE);
 	uint16_t idx = head;
 	uint32_t count = 0;
-	if (RS_LIKELY(vq_peek_single(vq, head, &c->iov[0], &writable))) {
-		if (writable) {
-			c->nr_in = 1;
-			c->in_len = c->iov[0].len;
-		} else {
-			c->nr_out = 1;
-			c->out_len = c->iov[0].len;
-		}
+	struct gmem_iov piece;
+	if (RS_LIKELY(vq_peek_single(vq, head, &piece, &writable))) {
+		vq_chain_single(c, head, &piece, writable);
 		return 0;
 	}
 	for (;;) {

@@ -102,6 +102,53 @@ static uint16_t vq_avail_head(const struct vq *vq, uint16_t slot)
 	return vle16_to_cpu(rs_load_relaxed(&vq->avail->ring[slot & vq->mask]));
 }
 
+/* What one look at the next avail slots found (vq_look_ahead). */
+struct vq_ahead {
+	unsigned n;			     /* slots looked at */
+	bool writable;			     /* the direction wanted: RX chains */
+	uint16_t head[VQ_BURST_MAX];
+	bool single[VQ_BURST_MAX];	     /* slot k: one descriptor of that direction... */
+	struct gmem_iov piece[VQ_BURST_MAX]; /* ...at this piece (read once, then used) */
+};
+
+/*
+ * Looks at the chains of the 'n' avail slots from 'first' before a burst
+ * takes them: prefetches every head descriptor, then, for each chain that is
+ * one descriptor of the wanted direction, its buffer (for writing on RX), so
+ * that the copies find the guest's memory on its way. The pieces found are
+ * used as read; every other chain gets the full walk when taken.
+ */
+static void vq_look_ahead(struct vq *vq, uint16_t first, unsigned n, bool writable,
+			  struct vq_ahead *a)
+{
+	a->n = n;
+	a->writable = writable;
+	for (unsigned k = 0; k < n; k++) {
+		a->head[k] = vq_avail_head(vq, (uint16_t)(first + k));
+		__builtin_prefetch(&vq->desc[a->head[k] & vq->mask]);
+	}
+	for (unsigned k = 0; k < n; k++) {
+		bool w;
+		a->single[k] = a->head[k] < vq->size &&
+			       vq_peek_single(vq, a->head[k], &a->piece[k], &w) && w == writable;
+		if (!a->single[k])
+			continue;
+		if (writable)
+			__builtin_prefetch(a->piece[k].base, 1);
+		else
+			__builtin_prefetch(a->piece[k].base, 0);
+	}
+}
+
+/* Chain 'c' for look-ahead slot k when it was a single descriptor; else false. */
+static bool vq_ahead_chain(const struct vq_ahead *a, unsigned k, struct vq_chain *c)
+{
+	if (k >= a->n || !a->single[k])
+		return false;
+	vq_chain_single(c, a->head[k], &a->piece[k], a->writable);
+	return true;
+}
+
 /*
  * One validated TX chain into a pbuf. Returns 1 with '*out' set, 0 when the
  * frame is dropped (chain still completed), -ENOBUFS when the pool is empty
@@ -138,21 +185,14 @@ static int vq_tx_one(struct vq *vq, struct pbuf_pool *pool, const struct vq_chai
 		vq_cur_read(&k, &h, vq->hdr_len);
 		p->len = vq_cur_read(&k, p->data, frame); /* == frame: out_len sums the pieces */
 	}
-	p->ol.flags = h.flags;
-	p->ol.gso_type = h.gso_type;
-	p->ol.hdr_len = vle16_to_cpu(h.hdr_len);
-	p->ol.gso_size = vle16_to_cpu(h.gso_size);
-	p->ol.csum_start = vle16_to_cpu(h.csum_start);
-	p->ol.csum_offset = vle16_to_cpu(h.csum_offset);
+	vq_hdr_to_ol(&h, &p->ol);
 	*out = p;
 	return 1;
 }
 
 int vq_dequeue_burst(struct vq *vq, struct pbuf_pool *pool, struct pbuf **pkts, unsigned max)
 {
-	uint16_t heads[VQ_BURST_MAX];
-	struct gmem_iov piece[VQ_BURST_MAX];
-	bool single[VQ_BURST_MAX];
+	struct vq_ahead a;
 	struct vq_chain c;
 	uint16_t avail_idx, done = 0;
 	unsigned npkts = 0;
@@ -166,31 +206,9 @@ int vq_dequeue_burst(struct vq *vq, struct pbuf_pool *pool, struct pbuf **pkts, 
 	if (pending <= 0)
 		return pending;
 	unsigned n = RS_MIN((unsigned)pending, RS_MIN(max, VQ_BURST_MAX));
+	vq_look_ahead(vq, vq->last_avail, n, false, &a);
 	for (unsigned i = 0; i < n; i++) {
-		heads[i] = vq_avail_head(vq, (uint16_t)(vq->last_avail + i));
-		__builtin_prefetch(&vq->desc[heads[i] & vq->mask]);
-	}
-	/* First every chain that is one plain descriptor, prefetching its buffer,
-	 * so that the copies below find the guest's bytes on their way. */
-	for (unsigned i = 0; i < n; i++) {
-		bool w;
-		single[i] = heads[i] < vq->size && vq_peek_single(vq, heads[i], &piece[i], &w) && !w;
-		if (single[i])
-			__builtin_prefetch(piece[i].base);
-	}
-	for (unsigned i = 0; i < n; i++) {
-		int rc;
-		if (single[i]) { /* already read and checked: the same values, not a re-read */
-			c.head = heads[i];
-			c.nr_out = 1;
-			c.nr_in = 0;
-			c.out_len = piece[i].len;
-			c.in_len = 0;
-			c.iov[0] = piece[i];
-			rc = 0;
-		} else {
-			rc = vq_walk_chain(vq, heads[i], &c);
-		}
+		int rc = vq_ahead_chain(&a, i, &c) ? 0 : vq_walk_chain(vq, a.head[i], &c);
 		if (rc == 0) {
 			rc = vq_tx_one(vq, pool, &c, &pkts[npkts]);
 		} else if (rc == -E2BIG && c.in_len != 0) {
@@ -203,7 +221,7 @@ int vq_dequeue_burst(struct vq *vq, struct pbuf_pool *pool, struct pbuf **pkts, 
 			break; /* broken, or pool empty: the chain stays */
 		if (rc > 0)
 			bytes += pkts[npkts++]->len;
-		vq_used_put(vq, done++, heads[i], 0);
+		vq_used_put(vq, done++, a.head[i], 0);
 	}
 	vq->last_avail = (uint16_t)(vq->last_avail + done);
 	vq_used_publish(vq, done);
@@ -220,38 +238,10 @@ struct vq_rx {
 	uint16_t next;	    /* next avail slot to take */
 	uint16_t nused;	    /* used entries written in this burst */
 	bool have;	    /* 'c' holds the walked chain at slot 'next' */
-	uint16_t first;	    /* slot of pre[0] */
-	uint16_t npre;	    /* slots looked at ahead by vq_rx_prefetch */
-	bool single[VQ_BURST_MAX];	    /* pre-slot k is one writable descriptor... */
-	struct gmem_iov pre[VQ_BURST_MAX]; /* ...at this piece (read once, then used) */
-	uint16_t pre_head[VQ_BURST_MAX];
+	uint16_t first;	    /* slot of ahead's entry 0 */
+	struct vq_ahead ahead;
 	struct vq_chain c;
 };
-
-/*
- * Looks at the chains a burst of 'n' frames will most likely take (one each)
- * and prefetches their descriptors and, for single-descriptor chains, their
- * buffers for writing; the pieces found are used as they were read.
- */
-static void vq_rx_prefetch(struct vq *vq, struct vq_rx *st, unsigned n)
-{
-	uint16_t heads[VQ_BURST_MAX];
-
-	st->first = st->next;
-	st->npre = (uint16_t)RS_MIN(n, (unsigned)(uint16_t)(st->avail_idx - st->next));
-	for (unsigned k = 0; k < st->npre; k++) {
-		heads[k] = vq_avail_head(vq, (uint16_t)(st->first + k));
-		__builtin_prefetch(&vq->desc[heads[k] & vq->mask]);
-	}
-	for (unsigned k = 0; k < st->npre; k++) {
-		bool w;
-		st->single[k] =
-		    heads[k] < vq->size && vq_peek_single(vq, heads[k], &st->pre[k], &w) && w;
-		if (st->single[k])
-			__builtin_prefetch(st->pre[k].base, 1);
-		st->pre_head[k] = heads[k];
-	}
-}
 
 /*
  * Walks the RX chain at slot st->next into 'c'. Returns 0, -ENOBUFS when the
@@ -261,15 +251,8 @@ static int vq_rx_walk(struct vq *vq, struct vq_rx *st, struct vq_chain *c)
 {
 	if (st->next == st->avail_idx)
 		return -ENOBUFS;
-	uint16_t k = (uint16_t)(st->next - st->first);
-	if (k < st->npre && st->single[k]) { /* as vq_rx_prefetch read it, not re-read */
-		c->head = st->pre_head[k];
-		c->nr_out = 0;
-		c->nr_in = 1;
-		c->out_len = 0;
-		c->in_len = st->pre[k].len;
-		c->iov[0] = st->pre[k];
-	} else {
+	/* A single descriptor the look-ahead found is used as it was read. */
+	if (!vq_ahead_chain(&st->ahead, (uint16_t)(st->next - st->first), c)) {
 		int rc = vq_walk_chain(vq, vq_avail_head(vq, st->next), c);
 		if (rc != 0 && rc != -E2BIG)
 			return rc;
@@ -292,12 +275,7 @@ static void vq_rx_hdr(const struct vq *vq, const struct pbuf *p, uint16_t nbufs,
 		      struct virtio_net_hdr *h)
 {
 	memset(h, 0, sizeof(*h));
-	h->flags = p->ol.flags;
-	h->gso_type = p->ol.gso_type;
-	h->hdr_len = cpu_to_vle16(p->ol.hdr_len);
-	h->gso_size = cpu_to_vle16(p->ol.gso_size);
-	h->csum_start = cpu_to_vle16(p->ol.csum_start);
-	h->csum_offset = cpu_to_vle16(p->ol.csum_offset);
+	vq_ol_to_hdr(&p->ol, h);
 	/* 5.1.6.4: "If VIRTIO_NET_F_MRG_RXBUF has not been negotiated, the
 	 * device MUST set num_buffers to 1" (when the field exists). */
 	if (vq->hdr_len == VIRTIO_NET_HDR_LEN_MRG)
@@ -454,14 +432,14 @@ int vq_enqueue_burst(struct vq *vq, struct pbuf *const *pkts, unsigned n)
 	 * so the guest's kicks on this queue would only cost it a system call per
 	 * refill: suppress them (2.7.10), as DPDK's vhost library does, and keep
 	 * them suppressed across ring re-initialisations. */
-	if (!vq->event_idx && RS_UNLIKELY(!(rs_load_relaxed(&vq->used->flags) &
-					    cpu_to_vle16(VIRTQ_USED_F_NO_NOTIFY))))
-		rs_store_relaxed(&vq->used->flags, cpu_to_vle16(VIRTQ_USED_F_NO_NOTIFY));
+	vq_disable_kicks(vq);
 	st.next = vq->last_avail;
 	st.nused = 0;
 	st.have = false;
 	n = RS_MIN(n, VQ_BURST_MAX);
-	vq_rx_prefetch(vq, &st, n);
+	st.first = st.next;
+	vq_look_ahead(vq, st.first, RS_MIN(n, (unsigned)(uint16_t)(st.avail_idx - st.next)), true,
+		      &st.ahead);
 	for (unsigned i = 0; i < n; i++) {
 		int rc =
 		    vq->mrg_rxbuf ? vq_rx_one_mrg(vq, &st, pkts[i]) : vq_rx_one(vq, &st, pkts[i]);
