@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # bench/lib.sh - the systems and front-ends that bench/run.sh measures, each
-# behind the same few functions. Sourced by run.sh; needs BW (the run's private
-# work directory), RS_BUILD and the bench_* helpers defined in run.sh.
+# behind the same few functions, and the process tracking both scripts use.
+# Sourced by run.sh and tcp.sh; needs BW (the run's private work directory),
+# RS_BUILD, bench_log and bench_die.
 #
 # A system (the switch under test, pinned to CPU $SW_CPU):
 #   sys_start NAME   NAME: rs-p2p-busy rs-p2p-adaptive rs-normal-busy
@@ -19,6 +20,37 @@
 # else "null"), FE_CPP (sys_cpp_begin/end around its window) and FE_OTHERS (%
 # of a core that other processes used during the window); they print
 # nothing, so that every process they start stays tracked by the caller's shell.
+
+# Every process started is tracked and stopped by PID (bench_kill_tracked at exit).
+BENCH_PIDS=()
+bench_track() { BENCH_PIDS+=("$1"); }
+bench_untrack() {
+	local i
+	for i in "${!BENCH_PIDS[@]}"; do
+		[[ "${BENCH_PIDS[$i]}" == "$1" ]] && unset 'BENCH_PIDS[i]'
+	done
+}
+# bench_kill PID: SIGTERM, at most 5 s, then SIGKILL; reaped.
+bench_kill() {
+	local pid="$1" i
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null
+		for ((i = 0; i < 50; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid" 2>/dev/null
+	bench_untrack "$pid"
+	return 0
+}
+bench_kill_tracked() {
+	local pid
+	for pid in "${BENCH_PIDS[@]}"; do
+		[[ -n "$pid" ]] && bench_kill "$pid"
+	done
+}
 
 SW_CPU="${SW_CPU:-1}"
 # Ring size of both front-ends' queues. 1024: the 256 frames per direction that
@@ -39,14 +71,13 @@ OVS_SCHEMA="${OVS_SCHEMA:-/usr/share/openvswitch/vswitch.ovsschema}"
 RSD_RUN=""
 rsd_ctl() { timeout 10 "$RS_BUILD/ringctl" --run-dir "$RSD_RUN" "$@"; }
 
-# rsd_start RULES MODE: RULES p2p|normal, MODE busy|adaptive.
-rsd_start() {
-	local rules="$1" mode="$2" i
+# rsd_launch CONFIG: ringswitchd on SW_CPU with the config text CONFIG, in
+# a fresh run directory; returns once ringctl gets answers. Sets RSD_RUN, SYS_PID.
+rsd_launch() {
+	local i
 	RSD_RUN="$BW/rs$SYS_N"
 	mkdir -p "$RSD_RUN" && chmod 0700 "$RSD_RUN"
-	# pmd-cores=SW_CPU is also the default (the last CPU) on this 2-CPU machine.
-	printf 'set pmd-cores=%s poll-mode=%s log-level=warn\nadd-port vm1 vhost-user-server\nadd-port vm2 vhost-user-server\n' \
-		"$SW_CPU" "$mode" >"$RSD_RUN/rs.conf"
+	printf '%s\n' "$1" >"$RSD_RUN/rs.conf"
 	taskset -c "$SW_CPU" "$RS_BUILD/ringswitchd" --foreground --run-dir "$RSD_RUN" \
 		--config "$RSD_RUN/rs.conf" >"$RSD_RUN/rsd.log" 2>&1 &
 	SYS_PID=$!
@@ -57,6 +88,14 @@ rsd_start() {
 		sleep 0.1
 	done
 	((i < 100)) || bench_die "ringswitchd did not answer ringctl within 10 s"
+}
+
+# rsd_start RULES MODE: RULES p2p|normal, MODE busy|adaptive.
+rsd_start() {
+	local rules="$1" mode="$2"
+	# pmd-cores=SW_CPU is also the default (the last CPU) on this 2-CPU machine.
+	rsd_launch "$(printf 'set pmd-cores=%s poll-mode=%s log-level=warn\nadd-port vm1 vhost-user-server\nadd-port vm2 vhost-user-server\n' \
+		"$SW_CPU" "$mode")"
 	if [[ "$rules" == p2p ]]; then
 		rsd_ctl add-flow 'priority=100,in_port=vm1,actions=output:vm2' >/dev/null &&
 			rsd_ctl add-flow 'priority=100,in_port=vm2,actions=output:vm1' >/dev/null ||
@@ -82,48 +121,8 @@ ovs_appctl() { timeout 10 ovs-appctl -t "$OVS_DIR/vswitchd.ctl" "$@"; }
 ovs_ofctl() { timeout 10 ovs-ofctl "$@"; }
 
 ovs_start() {
-	local rules="$1" i extra mem
-	OVS_DIR="$BW/ovs$SYS_N"
-	OVS_BR="rsb$$x$SYS_N" # a netdev bridge creates a tap of its name: unique, <= 15 chars
-	mkdir -p "$OVS_DIR"
-	export OVS_RUNDIR="$OVS_DIR" OVS_LOGDIR="$OVS_DIR" OVS_DBDIR="$OVS_DIR" OVS_SYSCONFDIR="$OVS_DIR"
-	ovsdb-tool create "$OVS_DIR/conf.db" "$OVS_SCHEMA" || bench_die "ovsdb-tool create failed"
-	taskset -c "$SW_CPU" ovsdb-server "$OVS_DIR/conf.db" --remote="punix:$OVS_DIR/db.sock" \
-		--unixctl="$OVS_DIR/ovsdb.ctl" --pidfile="$OVS_DIR/ovsdb.pid" --no-chdir \
-		--log-file="$OVS_DIR/ovsdb.log" -vconsole:off >/dev/null 2>&1 &
-	OVS_DB_PID=$!
-	bench_track "$OVS_DB_PID"
-	for ((i = 0; i < 100; i++)); do
-		[[ -S "$OVS_DIR/db.sock" ]] && break
-		sleep 0.1
-	done
-	ovs_vsctl init || bench_die "ovs-vsctl init failed ($(tail -n 3 "$OVS_DIR/ovsdb.log"))"
-	local mask
-	mask=$(printf '0x%x' $((1 << SW_CPU)))
-	if ((HUGE_OK)); then
-		mem=(other_config:dpdk-socket-mem=1024)
-		extra="--huge-dir $BW/huge --file-prefix rsbovs$$ --no-pci --no-telemetry"
-	else
-		mem=()
-		extra="--no-huge --legacy-mem -m 2048 --file-prefix rsbovs$$ --no-pci --no-telemetry"
-	fi
-	ovs_vsctl set Open_vSwitch . other_config:dpdk-init=true \
-		other_config:dpdk-lcore-mask="$mask" other_config:pmd-cpu-mask="$mask" \
-		"${mem[@]}" other_config:dpdk-extra="$extra" || bench_die "ovs-vsctl set failed"
-	taskset -c "$SW_CPU" "$OVS_VSWITCHD" "unix:$OVS_DIR/db.sock" --unixctl="$OVS_DIR/vswitchd.ctl" \
-		--pidfile="$OVS_DIR/vswitchd.pid" --no-chdir --log-file="$OVS_DIR/vswitchd.log" \
-		-vconsole:off >/dev/null 2>&1 &
-	SYS_PID=$!
-	bench_track "$SYS_PID"
-	for ((i = 0; i < 300; i++)); do
-		kill -0 "$SYS_PID" 2>/dev/null || bench_die "ovs-vswitchd exited: $(tail -n 5 "$OVS_DIR/vswitchd.log")"
-		[[ -S "$OVS_DIR/vswitchd.ctl" ]] && ovs_appctl version >/dev/null 2>&1 && break
-		sleep 0.1
-	done
-	((i < 300)) || bench_die "ovs-vswitchd did not answer within 30 s"
-	grep -q 'DPDK Enabled - initialized' <(ovs_vsctl get Open_vSwitch . dpdk_initialized 2>/dev/null; cat "$OVS_DIR/vswitchd.log") ||
-		[[ "$(ovs_vsctl get Open_vSwitch . dpdk_initialized)" == true ]] ||
-		bench_die "OVS: DPDK not initialised: $(grep -i -E 'dpdk|error' "$OVS_DIR/vswitchd.log" | tail -n 5)"
+	local rules="$1" i
+	ovs_boot
 	SYS_SOCK0="$OVS_DIR/p0.sock" SYS_SOCK1="$OVS_DIR/p1.sock" SYS_FE_SERVER=1
 	ovs_vsctl add-br "$OVS_BR" -- set bridge "$OVS_BR" datapath_type=netdev \
 		-- add-port "$OVS_BR" p0 -- set Interface p0 type=dpdkvhostuserclient \
@@ -457,35 +456,23 @@ fe_rsgen_idle() {
 rsd_tap_start() {
 	local ifa="$2" ifb="$3" i off=()
 	[[ -n "$1" ]] && off=("offloads=$1")
-	RSD_RUN="$BW/rs$SYS_N"
-	mkdir -p "$RSD_RUN" && chmod 0700 "$RSD_RUN"
-	printf 'set pmd-cores=%s poll-mode=%s log-level=warn\n' "$SW_CPU" "${RS_POLL_MODE:-adaptive}" >"$RSD_RUN/rs.conf"
-	taskset -c "$SW_CPU" "$RS_BUILD/ringswitchd" --foreground --run-dir "$RSD_RUN" \
-		--config "$RSD_RUN/rs.conf" >"$RSD_RUN/rsd.log" 2>&1 &
-	SYS_PID=$!
-	bench_track "$SYS_PID"
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$SYS_PID" 2>/dev/null || bench_die "ringswitchd exited: $(tail -n 5 "$RSD_RUN/rsd.log")"
-		rsd_ctl show >/dev/null 2>&1 && break
-		sleep 0.1
-	done
-	((i < 100)) || bench_die "ringswitchd did not answer ringctl within 10 s"
+	rsd_launch "$(printf 'set pmd-cores=%s poll-mode=%s log-level=warn\n' "$SW_CPU" "${RS_POLL_MODE:-adaptive}")"
 	for i in a:"$ifa" b:"$ifb"; do
 		rsd_ctl add-port "${i%%:*}" tap "ifname=${i#*:}" "${off[@]}" >"$RSD_RUN/add-port.out" 2>&1 ||
 			bench_die "ringctl add-port ${i%%:*} tap ifname=${i#*:} ${off[*]} failed: $(cat "$RSD_RUN/add-port.out")"
 	done
 }
 
-# ovs_boot KEY=VALUE...: a private ovsdb-server and ovs-vswitchd-dpdk as in
-# ovs_start (DPDK initialised, lcore and PMD masks on SW_CPU, hugepages when
-# HUGE_OK), with the extra Open_vSwitch other_config keys set before the
+# ovs_boot [KEY=VALUE...]: a private ovsdb-server and ovs-vswitchd-dpdk (DPDK
+# initialised, lcore and PMD masks on SW_CPU, hugepages when HUGE_OK; what
+# ovs_start and ovs_tap_start build their bridge on), with the extra Open_vSwitch other_config keys set before the
 # daemon starts (userspace-tso-enable is read only at start). No bridge. Sets
 # OVS_DIR, OVS_DB_PID, OVS_BR (the name for a bridge) and SYS_PID; ovs_stop
 # stops it.
 ovs_boot() {
 	local i extra mem mask kv oc=()
 	OVS_DIR="$BW/ovs$SYS_N"
-	OVS_BR="rsb$$x$SYS_N"
+	OVS_BR="rsb$$x$SYS_N" # a netdev bridge creates a tap of its name: unique, <= 15 chars
 	mkdir -p "$OVS_DIR"
 	export OVS_RUNDIR="$OVS_DIR" OVS_LOGDIR="$OVS_DIR" OVS_DBDIR="$OVS_DIR" OVS_SYSCONFDIR="$OVS_DIR"
 	ovsdb-tool create "$OVS_DIR/conf.db" "$OVS_SCHEMA" || bench_die "ovsdb-tool create failed"
@@ -522,7 +509,8 @@ ovs_boot() {
 		sleep 0.1
 	done
 	((i < 300)) || bench_die "ovs-vswitchd did not answer within 30 s"
-	[[ "$(ovs_vsctl get Open_vSwitch . dpdk_initialized)" == true ]] ||
+	grep -q 'DPDK Enabled - initialized' <(ovs_vsctl get Open_vSwitch . dpdk_initialized 2>/dev/null; cat "$OVS_DIR/vswitchd.log") ||
+		[[ "$(ovs_vsctl get Open_vSwitch . dpdk_initialized)" == true ]] ||
 		bench_die "OVS: DPDK not initialised: $(grep -i -E 'dpdk|error' "$OVS_DIR/vswitchd.log" | tail -n 5)"
 }
 

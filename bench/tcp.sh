@@ -78,36 +78,6 @@ bench_die() {
 	exit 1
 }
 
-# Every process started is tracked and stopped by PID (as in bench/run.sh).
-BENCH_PIDS=()
-bench_track() { BENCH_PIDS+=("$1"); }
-bench_untrack() {
-	local i
-	for i in "${!BENCH_PIDS[@]}"; do
-		[[ "${BENCH_PIDS[$i]}" == "$1" ]] && unset 'BENCH_PIDS[i]'
-	done
-}
-bench_kill() {
-	local pid="$1" i
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null
-		for ((i = 0; i < 50; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-	fi
-	wait "$pid" 2>/dev/null
-	bench_untrack "$pid"
-	return 0
-}
-bench_kill_tracked() {
-	local pid
-	for pid in "${BENCH_PIDS[@]}"; do
-		[[ -n "$pid" ]] && bench_kill "$pid"
-	done
-}
-
 . "$BENCH/lib.sh"
 
 # ---------------------------------------------------------------------------
