@@ -7,6 +7,9 @@
 # traffic, and the per-function instruction counts are divided by the frames
 # forwarded. Deterministic, unlike timings on a shared machine.
 # Usage: bench/profile.sh [p2p|normal] [SIZE] [SECS]   (RS_BUILD as bench/run.sh)
+# PROF_FLOWS=N: rs_gen's flows (consecutive frames belong to different flows);
+# PROF_OUT: where the callgrind data is kept. valgrind runs with --fair-sched:
+# without it the busy forwarding thread starves the control thread.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 RS_BUILD="${RS_BUILD:-$REPO/build-bench}"
@@ -15,7 +18,7 @@ ninja -C "$RS_BUILD" ringswitchd ringctl bench/rs_gen >/dev/null
 W="$(mktemp -d)"
 trap 'kill $RSD 2>/dev/null; wait $RSD 2>/dev/null; rm -rf "$W"' EXIT
 printf 'set pmd-cores=1 poll-mode=busy log-level=warn\nadd-port vm1 vhost-user-server\nadd-port vm2 vhost-user-server\n' >"$W/rs.conf"
-valgrind --tool=callgrind --callgrind-out-file="$W/cg.out" --toggle-collect=pv_rx_burst --toggle-collect=dp_pipeline_run \
+valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$W/cg.out" --toggle-collect=pv_rx_burst --toggle-collect=dp_pipeline_run \
 	"$RS_BUILD/ringswitchd" --foreground --run-dir "$W" --config "$W/rs.conf" >"$W/rsd.log" 2>&1 &
 RSD=$!
 for i in $(seq 300); do [ -S "$W/ctl.sock" ] && "$RS_BUILD/ringctl" --run-dir "$W" show >/dev/null 2>&1 && break; sleep 0.1; done
@@ -24,7 +27,7 @@ if [[ "$rules" == p2p ]]; then
 	"$RS_BUILD/ringctl" --run-dir "$W" add-flow 'priority=100,in_port=vm1,actions=output:vm2' >/dev/null
 	"$RS_BUILD/ringctl" --run-dir "$W" add-flow 'priority=100,in_port=vm2,actions=output:vm1' >/dev/null
 fi
-taskset -c 0 "$RS_BUILD/bench/rs_gen" --size "$size" --warmup 0.5 --secs "$secs" "$W/vm1.sock" "$W/vm2.sock"
+taskset -c 0 "$RS_BUILD/bench/rs_gen" --size "$size" --flows "${PROF_FLOWS:-1}" --warmup 0.5 --secs "$secs" "$W/vm1.sock" "$W/vm2.sock"
 pkts=$("$RS_BUILD/ringctl" --run-dir "$W" --json port-stats | python3 -c '
 import json, sys
 def walk(o):

@@ -255,21 +255,22 @@ json_t *sw_pmd_show(struct sw *sw, bool json)
 		double ppb = ti.bursts ? (double)ti.packets / (double)ti.bursts : 0.0;
 		json_array_append_new(
 		    threads,
-		    json_pack("{s:i, s:o, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:I, s:f}", "core",
+		    json_pack("{s:i, s:o, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:I, s:f, s:I}", "core",
 			      ti.core,
 			      "rxqs", rxqs, "packets", (json_int_t)ti.packets, "busy_cycles",
 			      (json_int_t)ti.busy_cycles, "idle_cycles", (json_int_t)ti.idle_cycles,
 			      "cycles_per_packet", cpp, "busy_pct", busy_pct, "sleeps",
 			      (json_int_t)ti.sleeps, "emc_hits", (json_int_t)ti.emc_hits,
 			      "emc_misses", (json_int_t)ti.emc_misses, "bursts", (json_int_t)ti.bursts,
-			      "packets_per_burst", ppb));
+			      "packets_per_burst", ppb, "memo_hits", (json_int_t)ti.memo_hits));
 		sw_text_add(
 		    &t,
 		    "pmd thread core %d:\n  packets: %llu  cycles/packet: %.1f  packets/burst: %.1f"
-		    "  busy: %.1f%%  sleeps: %llu  emc hits: %llu misses: %llu\n  rx queues:",
+		    "  busy: %.1f%%  sleeps: %llu  emc hits: %llu misses: %llu  memo hits: %llu\n"
+		    "  rx queues:",
 		    ti.core, (unsigned long long)ti.packets, cpp, ppb, busy_pct,
 		    (unsigned long long)ti.sleeps, (unsigned long long)ti.emc_hits,
-		    (unsigned long long)ti.emc_misses);
+		    (unsigned long long)ti.emc_misses, (unsigned long long)ti.memo_hits);
 		for (unsigned k = 0; k < ti.n_rxq; k++) {
 			const char *pn = sw_port_name(sw->ports, ti.rxq[k].port);
 			sw_text_add(&t, " %s:%u", pn ? pn : "?", ti.rxq[k].q);

@@ -393,6 +393,7 @@ void dp_thread_info(const struct dp *dp, unsigned idx, struct dp_thread_info *ou
 	out->bursts = rs_stat_get(&t->bursts);
 	out->emc_hits = rs_stat_get(&t->emc.stats.hits);
 	out->emc_misses = rs_stat_get(&t->emc.stats.misses);
+	out->memo_hits = rs_stat_get(&t->memo_hits);
 }
 
 uint32_t dp_port_rxq_ready(const struct dp *dp, const struct port *p,

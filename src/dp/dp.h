@@ -84,6 +84,7 @@ struct dp_thread_info {
 	uint64_t sleeps;      /* times the thread slept on its queues' eventfds */
 	uint64_t bursts;      /* non-empty rx bursts (packets / bursts: the batch size) */
 	uint64_t emc_hits, emc_misses;
+	uint64_t memo_hits; /* frames that reused the previous frame's flow decisions */
 };
 
 struct dp;

@@ -103,6 +103,7 @@ struct dp_thread {
 	struct dp_port_counters pc[DP_MAX_PORTS];
 	uint64_t packets, busy_cycles, idle_cycles, sleeps;
 	uint64_t bursts; /* non-empty rx bursts */
+	uint64_t memo_hits; /* frames that reused the previous frame's flow (dp_memo.h) */
 	uint32_t iters;  /* loop iterations (wraps), for periodic work */
 };
 

@@ -19,6 +19,7 @@
 
 #include "../net/pkt_parse.h"
 #include "../net/pkt_vlan.h"
+#include "dp_memo.h"
 
 #define DP_MAX_CLONES (2 * DP_BURST)
 
@@ -39,6 +40,7 @@ struct dp_burst {
 	struct dp_batch batch[DP_MAX_PORTS];
 	uint16_t n_clones;
 	struct pbuf *clones[DP_MAX_CLONES];
+	struct dp_memo memo;
 };
 
 /* Per-packet variants for VLAN egress: the frame untagged and tagged with its VLAN. */
@@ -143,12 +145,29 @@ static void dp_flood(struct dp_burst *b, struct dp_variants *var, uint32_t hash)
 }
 
 /*
+ * Learns the source of a frame of VLAN 'vlan' and returns the port its
+ * destination was learnt on, or -1 (unknown or multicast: flood). Within a
+ * burst the answer for one key does not change (the refresh is per second),
+ * which is why the memo may keep it.
+ */
+static int dp_normal_learn(struct dp_burst *b, const struct flow_key *key, uint16_t vlan)
+{
+	struct dp_thread *t = b->t;
+	if (!(key->dl_src.b[0] & 1))
+		(void)ml_learn(t->dp->ml, vlan, &key->dl_src, (uint16_t)b->in, t->now_s);
+	if (key->dl_dst.b[0] & 1)
+		return -1;
+	return ml_lookup(t->dp->ml, vlan, &key->dl_dst, t->now_s);
+}
+
+/*
  * The L2 learning switch: learn the source, forward to the known destination
  * in the same VLAN, else flood the VLAN; never back out of the ingress port.
- * 'learn' is false for the flood action.
+ * 'learn' is false for the flood action. 'm', when not NULL, is the burst's
+ * memo of this very key: it keeps the learning decision for the next frame.
  */
 static void dp_normal(struct dp_burst *b, struct pbuf *pkt, const struct flow_key *key,
-		      uint32_t hash, bool learn)
+		      uint32_t hash, bool learn, struct dp_memo *m)
 {
 	struct dp_thread *t = b->t;
 	int vlan = dp_ingress_vlan(&b->v->ports[b->in], key);
@@ -166,18 +185,17 @@ static void dp_normal(struct dp_burst *b, struct pbuf *pkt, const struct flow_ke
 		var.untagged = c;
 	}
 	if (learn) {
-		if (!(key->dl_src.b[0] & 1))
-			(void)ml_learn(t->dp->ml, (uint16_t)vlan, &key->dl_src, (uint16_t)b->in,
-				       t->now_s);
-		if (!(key->dl_dst.b[0] & 1)) {
-			int port = ml_lookup(t->dp->ml, (uint16_t)vlan, &key->dl_dst, t->now_s);
-			if (port == (int)b->in)
-				return;
-			if (port > 0 && (uint32_t)port < b->v->max_port && b->v->ports[port].port &&
-			    dp_port_in_vlan(&b->v->ports[port], var.vlan)) {
-				dp_out_vlan(b, &var, (uint32_t)port, hash);
-				return;
-			}
+		int port = m && m->l2_done ? m->l2_port : dp_normal_learn(b, key, (uint16_t)vlan);
+		if (m) {
+			m->l2_done = true;
+			m->l2_port = port;
+		}
+		if (port == (int)b->in)
+			return;
+		if (port > 0 && (uint32_t)port < b->v->max_port && b->v->ports[port].port &&
+		    dp_port_in_vlan(&b->v->ports[port], var.vlan)) {
+			dp_out_vlan(b, &var, (uint32_t)port, hash);
+			return;
 		}
 	}
 	dp_flood(b, &var, hash);
@@ -240,7 +258,7 @@ static bool dp_modifies_after(const struct action_list *al, unsigned i)
 }
 
 static void dp_execute(struct dp_burst *b, struct pbuf *pkt, struct flow_key *key, uint32_t hash,
-		       const struct action_list *al)
+		       const struct action_list *al, struct dp_memo *m)
 {
 	for (unsigned i = 0; i < al->n && pkt; i++) {
 		const struct action *a = &al->a[i];
@@ -251,10 +269,11 @@ static void dp_execute(struct dp_burst *b, struct pbuf *pkt, struct flow_key *ke
 			dp_out(b, a->port, dp_modifies_after(al, i) ? dp_clone(b, pkt) : pkt, hash);
 			break;
 		case ACT_NORMAL:
-			dp_normal(b, pkt, key, hash, true);
+			/* The memo's key is the parsed one: only valid when nothing ran before. */
+			dp_normal(b, pkt, key, hash, true, i == 0 ? m : NULL);
 			break;
 		case ACT_FLOOD:
-			dp_normal(b, pkt, key, hash, false);
+			dp_normal(b, pkt, key, hash, false, NULL);
 			break;
 		case ACT_PUSH_VLAN:
 			if (pkt_vlan_push(pkt, (uint16_t)(a->vid | (uint16_t)a->pcp << 13)) == 0)
@@ -348,18 +367,54 @@ static const struct cls_rule *dp_classify(struct dp_thread *t, const struct dp_v
 	return rule;
 }
 
+/*
+ * Parses 'pkt' into 'key' and fills what the pipeline derives from the key
+ * alone, reusing the memo when the frame is the memoised flow. Returns false
+ * when port security drops the frame.
+ */
+static bool dp_flow_of(struct dp_burst *b, const struct pbuf *pkt, struct flow_key *key,
+		       uint32_t *hash, unsigned *memo_hits)
+{
+	struct dp_memo *m = &b->memo;
+	const struct dp_port_sec *sec = &b->v->ports[b->in].sec;
+
+	if (dp_memo_match(m, pkt->data, pkt->len)) {
+		*key = m->key;
+		*hash = m->hash;
+		m->strikes = 0;
+		(*memo_hits)++;
+		return m->sec_ok;
+	}
+	if (m->valid)
+		m->strikes++;
+	struct pkt_meta meta;
+	int err = pkt_parse(pkt->data, pkt->len, b->in, key, &meta);
+	bool sec_ok = !(sec->n_mac | sec->n_ip) || dp_sec_allows(sec, key);
+	*hash = pkt_flow_hash(key);
+	uint32_t ext = pkt_parse_extent(&meta, err, pkt->len);
+	if (ext && ext <= DP_MEMO_HDR_MAX && m->strikes < DP_MEMO_STRIKES)
+		dp_memo_store(m, pkt->data, pkt->len, ext, key, *hash, sec_ok);
+	else
+		m->valid = false;
+	return sec_ok;
+}
+
 void dp_pipeline_run(struct dp_thread *t, const struct dp_view *v, uint32_t in, struct pbuf **pkts,
 		     unsigned n)
 {
 	struct dp_burst *b = t->burst;
+	struct dp_memo *m = &b->memo;
 	struct dp_tally ty = {0};
 	struct flow_key key;
+	unsigned memo_hits = 0;
 
 	b->t = t;
 	b->v = v;
 	b->in = in;
 	b->n_dest = 0;
 	b->n_clones = 0;
+	m->valid = false;
+	m->strikes = 0;
 	for (unsigned i = 0; i < n; i++) {
 		struct pbuf *pkt = pkts[i];
 		if (RS_UNLIKELY(pkt->len < 14)) {
@@ -371,27 +426,35 @@ void dp_pipeline_run(struct dp_thread *t, const struct dp_view *v, uint32_t in, 
 			continue;
 		ty.rx_packets++;
 		ty.rx_bytes += pkt->len;
-		pkt_parse(pkt->data, pkt->len, in, &key, NULL);
-		const struct dp_port_sec *sec = &v->ports[in].sec;
-		if (RS_UNLIKELY(sec->n_mac | sec->n_ip) && !dp_sec_allows(sec, &key)) {
+		unsigned hits_before = memo_hits;
+		uint32_t hash;
+		if (!dp_flow_of(b, pkt, &key, &hash, &memo_hits)) {
 			rs_stat_add(&t->pc[in].drop_port_security, 1);
 			continue;
 		}
-		uint32_t hash = pkt_flow_hash(&key);
+		/* The memo stays this frame's own until an action changes the key. */
+		struct dp_memo *mine = m->valid ? m : NULL;
 		if (!v->cls) {
-			dp_normal(b, pkt, &key, hash, true);
+			dp_normal(b, pkt, &key, hash, true, mine);
 			continue;
 		}
-		const struct cls_rule *rule = dp_classify(t, v, &key, hash, in);
+		const struct cls_rule *rule;
+		if (mine && memo_hits != hits_before && mine->rule)
+			rule = mine->rule;
+		else
+			rule = dp_classify(t, v, &key, hash, in);
+		if (mine)
+			mine->rule = rule;
 		if (!rule) {
 			rs_stat_add(&t->pc[in].drop_no_rule, 1);
 			continue;
 		}
 		dp_tally_rule(t, &ty, rule, pkt->len);
-		dp_execute(b, pkt, &key, hash, &rule->actions);
+		dp_execute(b, pkt, &key, hash, &rule->actions, mine);
 	}
 	rs_stat_add(&t->pc[in].rx_packets, ty.rx_packets);
 	rs_stat_add(&t->pc[in].rx_bytes, ty.rx_bytes);
+	rs_stat_add(&t->memo_hits, memo_hits);
 	dp_tally_rule(t, &ty, NULL, 0);
 	for (unsigned d = 0; d < b->n_dest; d++)
 		dp_flush_port(b, b->dest[d]);

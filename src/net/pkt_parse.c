@@ -380,6 +380,21 @@ int pkt_parse(const uint8_t *frame, uint32_t len, uint32_t in_port, struct flow_
 	return c.meta->flags & PKT_ERR_MASK;
 }
 
+uint32_t pkt_parse_extent(const struct pkt_meta *meta, int err, uint32_t len)
+{
+	uint32_t ext;
+	if (err || (meta->flags & PKT_QINQ))
+		return 0;
+	if (meta->l4_ofs != PKT_OFS_NONE)
+		ext = (uint32_t)meta->l4_ofs +
+		      20; /* pkt_parse_l4() reads at most TCP's fixed header */
+	else if (meta->l3_ofs != PKT_OFS_NONE && meta->l3_end == 0)
+		ext = (uint32_t)meta->l3_ofs + ARP_ETH_IP_LEN; /* ARP: no l3_end */
+	else
+		return 0;
+	return ext < len ? ext : len;
+}
+
 /* Mixes 'n' bytes (a multiple of 4) at 'p' into 'h'. */
 static uint32_t pkt_hash_bytes(uint32_t h, const void *p, size_t n)
 {

@@ -95,4 +95,14 @@ int pkt_parse(const uint8_t *frame, uint32_t len, uint32_t in_port, struct flow_
  */
 uint32_t pkt_flow_hash(const struct flow_key *key);
 
+/*
+ * An upper bound of the bytes pkt_parse() read of a 'len'-byte frame it
+ * parsed into 'meta' and returned 'err' for: a frame of the same length with
+ * the same first pkt_parse_extent() bytes parses into the same key (the parser
+ * reads nothing else). 0 when no useful bound is known: anomalies, QinQ, IP
+ * without a parsed L4 header (later fragments, unwalked IPv6 extensions),
+ * EtherTypes other than IP and ARP.
+ */
+uint32_t pkt_parse_extent(const struct pkt_meta *meta, int err, uint32_t len);
+
 #endif

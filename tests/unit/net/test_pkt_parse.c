@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 
@@ -378,6 +379,49 @@ static void test_every_prefix(void **state)
 	}
 }
 
+/*
+ * pkt_parse_extent() bounds what the parser reads: for every row that has
+ * one, any tail past it (random bytes, 200 draws) parses into the same key,
+ * and for plain TCP/UDP it stops at the L4 header (the memo compares only
+ * headers).
+ */
+static void test_extent(void **state)
+{
+	(void)state;
+	unsigned with_extent = 0;
+	srandom(7);
+	for (size_t i = 0; i < RS_ARRAY_SIZE(cases); i++) {
+		uint8_t buf[512];
+		int len = frame_hex_decode(cases[i].hex, buf, sizeof(buf));
+		struct flow_key full, key;
+		struct pkt_meta fm, m;
+		int ret = pkt_parse(buf, (uint32_t)len, IN_PORT, &full, &fm);
+		uint32_t ext = pkt_parse_extent(&fm, ret, (uint32_t)len);
+		if (ret != 0)
+			assert_int_equal(ext, 0);
+		if (ext == 0)
+			continue;
+		with_extent++;
+		assert_true(ext <= (uint32_t)len);
+		if (fm.l4_ofs != PKT_OFS_NONE)
+			assert_true(ext <= fm.l4_ofs + 20u);
+		for (int draw = 0; draw < 200; draw++) {
+			uint8_t f[512];
+			memcpy(f, buf, ext);
+			for (int j = (int)ext; j < len; j++)
+				f[j] = (uint8_t)random();
+			assert_int_equal(pkt_parse(f, (uint32_t)len, IN_PORT, &key, &m), 0);
+			if (memcmp(&key, &full, sizeof(key)) != 0) {
+				print_message(
+				    "case \"%s\": a byte past extent %u changed the key\n",
+				    cases[i].name, ext);
+				fail();
+			}
+		}
+	}
+	assert_true(with_extent >= 10);
+}
+
 /* The truncation classes of a plain IPv4/TCP frame, byte by byte. */
 static void test_tcp_truncated_each_byte(void **state)
 {
@@ -465,6 +509,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_table),
 	    cmocka_unit_test(test_every_prefix),
+	    cmocka_unit_test(test_extent),
 	    cmocka_unit_test(test_tcp_truncated_each_byte),
 	    cmocka_unit_test(test_eth_fields_and_meta),
 	    cmocka_unit_test(test_l3_end),
