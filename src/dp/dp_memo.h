@@ -65,10 +65,12 @@ static inline void dp_memo_store(struct dp_memo *m, const uint8_t *data, uint32_
 	memcpy(m->hdr, data, ext);
 }
 
-/* Is the frame ('data', 'len') the memoised flow? */
-static inline bool dp_memo_match(const struct dp_memo *m, const uint8_t *data, uint32_t len)
+/* Is the frame ('len' bytes, the first 'head' of them at 'data') the memoised flow? */
+static inline bool dp_memo_match(const struct dp_memo *m, const uint8_t *data, uint32_t len,
+				 uint32_t head)
 {
-	return m->valid && m->len == len && memcmp(m->hdr, data, m->extent) == 0;
+	return m->valid && m->len == len && m->extent <= head &&
+	       memcmp(m->hdr, data, m->extent) == 0;
 }
 
 #endif

@@ -57,6 +57,8 @@ bool dp_ol_ingress(struct dp_thread *t, const struct dp_pview *pv, uint32_t in, 
 		*ol = (struct pbuf_offload){0};
 		return true;
 	}
+	/* The checks and the software offloads read the whole frame: copy a split one in. */
+	pbuf_linearize(pkt);
 	uint32_t need = dp_ol_need(ol);
 	int rc = (need & ~pv->ol_rx) ? -EINVAL : pkt_ol_check(pkt->data, pkt->len, ol, &info);
 	if (rc) {
@@ -125,7 +127,8 @@ void dp_ol_tx(struct dp_thread *t, const struct dp_view *v, uint32_t port, uint8
 		struct pbuf *p = pkts[i];
 		if (RS_LIKELY(!(p->ol.flags | p->ol.gso_type)) ||
 		    !(dp_ol_need(&p->ol) & ~pv->ol_tx))
-			continue; /* goes as it is */
+			continue;  /* goes as it is */
+		pbuf_linearize(p); /* already done on ingress; the software offloads need it */
 		if (!p->ol.gso_type) {
 			/* In place: a completed checksum is right for every destination. */
 			if (pkt_ol_finish_csum(p->data, p->len, &p->ol) == 0) {

@@ -58,7 +58,13 @@ static struct pbuf *dp_clone(struct dp_burst *b, const struct pbuf *src)
 	struct pbuf *c = pbuf_alloc_len(&b->t->pool, src->len); /* a super-frame: a big one */
 	if (!c)
 		return NULL;
-	memcpy(c->data, src->data, src->len);
+	if (src->tail) { /* the clone shares the read-only tail: still one copy of it */
+		memcpy(c->data, src->data, src->head);
+		c->head = src->head;
+		c->tail = src->tail;
+	} else {
+		memcpy(c->data, src->data, src->len);
+	}
 	c->len = src->len;
 	c->ol = src->ol;
 	c->hash = src->hash;
@@ -372,13 +378,13 @@ static const struct cls_rule *dp_classify(struct dp_thread *t, const struct dp_v
  * alone, reusing the memo when the frame is the memoised flow. Returns false
  * when port security drops the frame.
  */
-static bool dp_flow_of(struct dp_burst *b, const struct pbuf *pkt, struct flow_key *key,
-		       uint32_t *hash, unsigned *memo_hits)
+static bool dp_flow_of(struct dp_burst *b, struct pbuf *pkt, struct flow_key *key, uint32_t *hash,
+		       unsigned *memo_hits)
 {
 	struct dp_memo *m = &b->memo;
 	const struct dp_port_sec *sec = &b->v->ports[b->in].sec;
 
-	if (dp_memo_match(m, pkt->data, pkt->len)) {
+	if (dp_memo_match(m, pkt->data, pkt->len, pbuf_head_len(pkt))) {
 		*key = m->key;
 		*hash = m->hash;
 		m->strikes = 0;
@@ -389,9 +395,16 @@ static bool dp_flow_of(struct dp_burst *b, const struct pbuf *pkt, struct flow_k
 		m->strikes++;
 	struct pkt_meta meta;
 	int err = pkt_parse(pkt->data, pkt->len, b->in, key, &meta);
+	uint32_t ext = pkt_parse_extent(&meta, err, pkt->len);
+	if (RS_UNLIKELY(pkt->tail) && (ext == 0 || ext > pkt->head)) {
+		/* The parse may have depended on bytes past the copied head (pbuf.h): it
+		 * read the buffer's stale bytes there. Parse the whole frame instead. */
+		pbuf_linearize(pkt);
+		err = pkt_parse(pkt->data, pkt->len, b->in, key, &meta);
+		ext = pkt_parse_extent(&meta, err, pkt->len);
+	}
 	bool sec_ok = !(sec->n_mac | sec->n_ip) || dp_sec_allows(sec, key);
 	*hash = pkt_flow_hash(key);
-	uint32_t ext = pkt_parse_extent(&meta, err, pkt->len);
 	if (ext && ext <= DP_MEMO_HDR_MAX && m->strikes < DP_MEMO_STRIKES)
 		dp_memo_store(m, pkt->data, pkt->len, ext, key, *hash, sec_ok);
 	else

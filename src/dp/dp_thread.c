@@ -80,12 +80,15 @@ static unsigned dp_poll_rxq(struct dp_thread *t, const struct dp_view *v,
 	int n = p->ops->rx_burst(p, r->q, &t->pool, pkts, DP_BURST);
 	if (RS_UNLIKELY(n < 0)) {
 		dp_rxq_broken(t, v, p, r->q);
-		return 0;
+		n = 0;
 	}
 	if (n > 0) {
 		rs_stat_add(&t->bursts, 1);
 		dp_pipeline_run(t, v, r->port, pkts, (unsigned)n);
 	}
+	/* After the pipeline freed the frames (split frames refer to the sender's buffers). */
+	if (p->ops->rx_done)
+		p->ops->rx_done(p, r->q);
 	return (unsigned)n;
 }
 

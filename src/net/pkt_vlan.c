@@ -24,6 +24,10 @@ int pkt_vlan_push(struct pbuf *p, uint16_t tci)
 		return -EINVAL;
 	if ((size_t)(p->data - p->buf) < PKT_VLAN_TAG_LEN)
 		return -ENOSPC;
+	if (p->tail && p->head < PKT_ETH_HDR_LEN)
+		pbuf_linearize(p);
+	if (p->tail)
+		p->head += PKT_VLAN_TAG_LEN;
 
 	uint8_t *d = p->data - PKT_VLAN_TAG_LEN;
 	memmove(d, p->data, PKT_ETH_ADDRS_LEN);
@@ -42,11 +46,15 @@ int pkt_vlan_pop(struct pbuf *p)
 {
 	if (p->len < PKT_ETH_HDR_LEN + PKT_VLAN_TAG_LEN)
 		return -ENOENT;
+	if (p->tail && p->head < PKT_ETH_HDR_LEN + PKT_VLAN_TAG_LEN)
+		pbuf_linearize(p);
 	uint16_t tpid = (uint16_t)(p->data[12] << 8 | p->data[13]);
 	if (tpid != 0x8100 && tpid != 0x88a8)
 		return -ENOENT;
 
 	memmove(p->data + PKT_VLAN_TAG_LEN, p->data, PKT_ETH_ADDRS_LEN);
+	if (p->tail)
+		p->head -= PKT_VLAN_TAG_LEN;
 	p->data += PKT_VLAN_TAG_LEN;
 	p->len -= PKT_VLAN_TAG_LEN;
 	p->room -= PKT_VLAN_TAG_LEN;

@@ -27,8 +27,8 @@
 
 #include "../lib/pbuf.h"
 
-#define PORT_NAME_MAX  16 /* including the NUL; fits an interface name */
-#define PORT_MAX_QUEUES 16
+#define PORT_NAME_MAX	 16 /* including the NUL; fits an interface name */
+#define PORT_MAX_QUEUES	 16
 #define PORT_MAX_POLLFDS 2 /* most pollfds one port asks for (vhost server: listen + conn) */
 
 enum port_type { PORT_VHOST_SERVER, PORT_VHOST_CLIENT, PORT_TAP };
@@ -38,7 +38,8 @@ struct port;
 
 struct port_events {
 	/* See "Queue state" above. */
-	void (*queue_state)(void *opaque, struct port *p, enum port_dir dir, uint16_t q, bool ready);
+	void (*queue_state)(void *opaque, struct port *p, enum port_dir dir, uint16_t q,
+			    bool ready);
 	/* The peer (front-end, tap) connected or went away; for logs and show. */
 	void (*link_state)(void *opaque, struct port *p, bool up);
 };
@@ -47,15 +48,15 @@ struct port_events {
 struct port_cfg {
 	enum port_type type;
 	char name[PORT_NAME_MAX];
-	char path[108];          /* vhost-user socket path (sun_path size) */
+	char path[108];		    /* vhost-user socket path (sun_path size) */
 	char ifname[PORT_NAME_MAX]; /* tap interface name; "" means the port name */
-	mode_t perm;             /* vhost-user server socket mode; 0 means 0660 */
-	uid_t owner;             /* (uid_t)-1 keeps ours */
-	gid_t group;             /* (gid_t)-1 keeps ours */
-	uint16_t queues;         /* queue pairs offered (1..PORT_MAX_QUEUES) */
-	uint16_t mtu;            /* offered to guests with VIRTIO_NET_F_MTU; 0 = do not offer */
-	uint32_t reconnect_ms;   /* vhost-user client: first backoff step; 0 = default */
-	bool no_offloads;        /* offloads=off: plain, fully checksummed frames only */
+	mode_t perm;		    /* vhost-user server socket mode; 0 means 0660 */
+	uid_t owner;		    /* (uid_t)-1 keeps ours */
+	gid_t group;		    /* (gid_t)-1 keeps ours */
+	uint16_t queues;	    /* queue pairs offered (1..PORT_MAX_QUEUES) */
+	uint16_t mtu;		    /* offered to guests with VIRTIO_NET_F_MTU; 0 = do not offer */
+	uint32_t reconnect_ms;	    /* vhost-user client: first backoff step; 0 = default */
+	bool no_offloads;	    /* offloads=off: plain, fully checksummed frames only */
 };
 
 /*
@@ -73,17 +74,18 @@ struct port_cfg {
 struct port_queue_stats {
 	uint64_t packets;
 	uint64_t bytes;
-	uint64_t drop_full;      /* tx: no room in the guest/tap queue */
-	uint64_t drop_too_big;   /* frame larger than the buffers */
-	uint64_t drop_malformed; /* rx: bad frame or offload metadata from the port */
-	uint64_t drop_error;     /* the port's fd failed (tap: interface down, I/O error) */
-	uint64_t broken;         /* 1 when the queue was stopped for a protocol violation */
+	uint64_t drop_full;	   /* tx: no room in the guest/tap queue */
+	uint64_t drop_too_big;	   /* frame larger than the buffers */
+	uint64_t drop_malformed;   /* rx: bad frame or offload metadata from the port */
+	uint64_t drop_error;	   /* the port's fd failed (tap: interface down, I/O error) */
+	uint64_t broken;	   /* 1 when the queue was stopped for a protocol violation */
 	const char *broken_reason; /* static string, or NULL */
 };
 
 struct port_ops {
 	const char *type_name;
-	/* Control thread. open() returns 0 or a negative errno and logs nothing: the caller does. */
+	/* Control thread. open() returns 0 or a negative errno and logs nothing: the caller does.
+	 */
 	int (*open)(struct port *p);
 	void (*close)(struct port *p);
 	unsigned (*pollfds)(struct port *p, struct pollfd *pfd, unsigned max);
@@ -93,6 +95,9 @@ struct port_ops {
 	 * rx_burst sets in_port (the low 16 bits of id) and in_queue of every pbuf it returns. */
 	int (*rx_burst)(struct port *p, uint16_t q, struct pbuf_pool *pool, struct pbuf **pkts,
 			unsigned max);
+	/* Optional: called after every rx_burst once its frames are freed (they may be split,
+	 * pbuf.h, and refer to the peer's memory until then). */
+	void (*rx_done)(struct port *p, uint16_t q);
 	/* Copies the frames out; the caller keeps ownership of every pbuf. Returns the frames
 	 * delivered: the others were counted (drop_full, drop_too_big, drop_error). */
 	int (*tx_burst)(struct port *p, uint16_t q, struct pbuf *const *pkts, unsigned n);
@@ -111,11 +116,11 @@ struct port_ops {
 };
 
 struct port {
-	uint32_t id;                  /* switch port number, stable for the port's life */
+	uint32_t id; /* switch port number, stable for the port's life */
 	char name[PORT_NAME_MAX];
 	struct port_cfg cfg;
 	const struct port_ops *ops;
-	void *priv;                   /* the type's state */
+	void *priv; /* the type's state */
 	struct port_events events;
 	void *events_opaque;
 	/* PORT_OL_* negotiated with the peer; written by the port type on the control

@@ -79,7 +79,8 @@ static int tap_set_offload(int fd, bool want)
 	if (!want)
 		return ioctl(fd, TUNSETOFFLOAD, 0ul) < 0 ? -errno : 0;
 	if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TAP_OFFLOADS | TUN_F_USO4 | TUN_F_USO6)) == 0)
-		return (int)(PORT_OL_CSUM | PORT_OL_TSO4 | PORT_OL_TSO6 | PORT_OL_ECN | PORT_OL_USO);
+		return (int)(PORT_OL_CSUM | PORT_OL_TSO4 | PORT_OL_TSO6 | PORT_OL_ECN |
+			     PORT_OL_USO);
 	if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)TAP_OFFLOADS) == 0)
 		return (int)(PORT_OL_CSUM | PORT_OL_TSO4 | PORT_OL_TSO6 | PORT_OL_ECN);
 	return -errno;
@@ -256,8 +257,10 @@ static int tap_rx_burst(struct port *p, uint16_t q, struct pbuf_pool *pool, stru
 		return -EINVAL;
 	struct tap_queue *tq = &t->q[q];
 	while (got < max) {
-		/* With offloads a read may be a 64 KiB super-frame: a big buffer when the pool has them. */
-		struct pbuf *b = t->offloads && pool->big ? pbuf_alloc(pool->big) : pbuf_alloc(pool);
+		/* With offloads a read may be a 64 KiB super-frame: a big buffer when the pool has
+		 * them. */
+		struct pbuf *b =
+		    t->offloads && pool->big ? pbuf_alloc(pool->big) : pbuf_alloc(pool);
 		if (b == NULL)
 			break; /* the frame stays in the tap queue */
 		/* One spare byte tells a frame that fills the pbuf from a truncated one. */
@@ -309,10 +312,15 @@ static int tap_tx_burst(struct port *p, uint16_t q, struct pbuf *const *pkts, un
 	for (unsigned i = 0; i < n; i++) {
 		/* The switch sends offloaded frames only to a port whose ol_tx has them. */
 		vq_ol_to_hdr(&pkts[i]->ol, &h);
-		struct iovec iov[2] = {{&h, sizeof(h)}, {pkts[i]->data, pkts[i]->len}};
-		ssize_t r = writev(tq->fd, iov, 2);
+		/* A split frame (pbuf.h) goes out in two pieces: still one copy. */
+		const struct pbuf *f = pkts[i];
+		uint32_t head = pbuf_head_len(f);
+		struct iovec iov[3] = {
+		    {&h, sizeof(h)}, {f->data, head}, {(void *)f->tail, f->len - head}};
+		int niov = f->tail ? 3 : 2;
+		ssize_t r = writev(tq->fd, iov, niov);
 		if (r < 0 && errno == EINTR)
-			r = writev(tq->fd, iov, 2);
+			r = writev(tq->fd, iov, niov);
 		if (RS_LIKELY(r >= 0)) {
 			sent++;
 			bytes += pkts[i]->len;

@@ -82,7 +82,8 @@ static uint32_t pv_ol_caps(uint64_t f, bool guest)
 		PV_OL(VIRTIO_NET_F_GUEST_TSO4, PORT_OL_TSO4);
 		PV_OL(VIRTIO_NET_F_GUEST_TSO6, PORT_OL_TSO6);
 		PV_OL(VIRTIO_NET_F_GUEST_ECN, PORT_OL_ECN);
-		if ((f & VIRTIO_BIT(VIRTIO_NET_F_GUEST_USO4)) && (f & VIRTIO_BIT(VIRTIO_NET_F_GUEST_USO6)))
+		if ((f & VIRTIO_BIT(VIRTIO_NET_F_GUEST_USO4)) &&
+		    (f & VIRTIO_BIT(VIRTIO_NET_F_GUEST_USO6)))
 			ol |= PORT_OL_USO;
 	} else {
 		PV_OL(VIRTIO_NET_F_CSUM, PORT_OL_CSUM);
@@ -270,7 +271,7 @@ static int pv_rx_burst(struct port *p, uint16_t q, struct pbuf_pool *pool, struc
 		return -EINVAL;
 	while (got < max) {
 		unsigned want = RS_MIN(max - got, (unsigned)VQ_BURST_MAX);
-		int n = vq_dequeue_burst(vq, pool, pkts + got, want);
+		int n = vq_dequeue_burst_ref(vq, pool, pkts + got, want);
 		if (RS_UNLIKELY(n < 0)) {
 			pv_broken(pv, qid, vq);
 			if (got == 0)
@@ -287,8 +288,18 @@ static int pv_rx_burst(struct port *p, uint16_t q, struct pbuf_pool *pool, struc
 		pkts[i]->in_port = (uint16_t)p->id;
 		pkts[i]->in_queue = q;
 	}
-	pv_signal(pv, qid, vq);
 	return (int)got;
+}
+
+/* The frames of the last rx bursts are gone: their guest buffers go back to the guest. */
+static void pv_rx_done(struct port *p, uint16_t q)
+{
+	struct port_vhost *pv = p->priv;
+	uint16_t qid = pv_rx_qid(q);
+	struct vq *vq = vhost_dev_vq(pv->dev, qid);
+
+	if (vq && vq_dequeue_release(vq))
+		pv_signal(pv, qid, vq);
 }
 
 /*
@@ -385,6 +396,7 @@ const struct port_ops port_vhost_ops = {
     .handle = pv_handle,
     .timeout_ms = pv_timeout_ms,
     .rx_burst = pv_rx_burst,
+    .rx_done = pv_rx_done,
     .tx_burst = pv_tx_burst,
     .rxq_wait_fd = pv_rxq_wait_fd,
     .rxq_notify = pv_rxq_notify,

@@ -33,16 +33,16 @@
 
 enum vq_broken_reason {
 	VQ_OK = 0,
-	VQ_BROKEN_AVAIL_IDX,     /* avail->idx moved by more than the queue size */
-	VQ_BROKEN_HEAD_RANGE,    /* head index >= queue size */
-	VQ_BROKEN_DESC_ADDR,     /* buffer not inside guest memory */
-	VQ_BROKEN_DESC_LOOP,     /* chain longer than the queue (a loop) */
-	VQ_BROKEN_DESC_NEXT,     /* next index out of range */
-	VQ_BROKEN_INDIRECT,      /* bad indirect table: size, nesting, with NEXT, address */
-	VQ_BROKEN_DESC_ORDER,    /* device-readable after device-writable */
-	VQ_BROKEN_DESC_DIR,      /* TX chain with writable or RX chain with readable parts */
-	VQ_BROKEN_LEN_OVERFLOW,  /* lengths sum past 32 bits */
-	VQ_BROKEN_SHORT_CHAIN,   /* chain shorter than the virtio-net header */
+	VQ_BROKEN_AVAIL_IDX,	/* avail->idx moved by more than the queue size */
+	VQ_BROKEN_HEAD_RANGE,	/* head index >= queue size */
+	VQ_BROKEN_DESC_ADDR,	/* buffer not inside guest memory */
+	VQ_BROKEN_DESC_LOOP,	/* chain longer than the queue (a loop) */
+	VQ_BROKEN_DESC_NEXT,	/* next index out of range */
+	VQ_BROKEN_INDIRECT,	/* bad indirect table: size, nesting, with NEXT, address */
+	VQ_BROKEN_DESC_ORDER,	/* device-readable after device-writable */
+	VQ_BROKEN_DESC_DIR,	/* TX chain with writable or RX chain with readable parts */
+	VQ_BROKEN_LEN_OVERFLOW, /* lengths sum past 32 bits */
+	VQ_BROKEN_SHORT_CHAIN,	/* chain shorter than the virtio-net header */
 	VQ_BROKEN_REASON_COUNT
 };
 
@@ -50,13 +50,13 @@ enum vq_broken_reason {
 const char *vq_broken_reason_name(enum vq_broken_reason r);
 
 struct vq_stats {
-	uint64_t packets;           /* dequeued (TX) or delivered (RX) */
-	uint64_t bytes;             /* frame bytes, virtio-net header excluded */
+	uint64_t packets;	    /* dequeued (TX) or delivered (RX) */
+	uint64_t bytes;		    /* frame bytes, virtio-net header excluded */
 	uint64_t drop_ring_full;    /* RX: no guest buffer available */
-	uint64_t drop_too_big;      /* RX: frame larger than the buffers; TX: larger than a pbuf */
-	uint64_t pool_empty;        /* TX: pool empty (the chain stays in the ring) */
+	uint64_t drop_too_big;	    /* RX: frame larger than the buffers; TX: larger than a pbuf */
+	uint64_t pool_empty;	    /* TX: pool empty (the chain stays in the ring) */
 	uint64_t drop_too_many_iov; /* chain with more than VQ_MAX_IOV pieces */
-	uint64_t interrupts;        /* times vq_guest_wants_interrupt() said yes */
+	uint64_t interrupts;	    /* times vq_guest_wants_interrupt() said yes */
 	uint64_t broken[VQ_BROKEN_REASON_COUNT];
 };
 
@@ -64,7 +64,7 @@ struct vq_stats {
 struct vq_chain {
 	uint16_t head;
 	uint16_t nr_out;  /* device-readable pieces: iov[0 .. nr_out) */
-	uint16_t nr_in;   /* device-writable pieces: iov[nr_out .. nr_out + nr_in) */
+	uint16_t nr_in;	  /* device-writable pieces: iov[nr_out .. nr_out + nr_in) */
 	uint32_t out_len; /* bytes readable */
 	uint32_t in_len;  /* bytes writable */
 	struct gmem_iov iov[VQ_MAX_IOV];
@@ -78,17 +78,18 @@ struct vq {
 	struct virtq_used *used;
 	uint16_t size;
 	uint16_t mask;
-	uint16_t hdr_len;     /* virtio-net header bytes: 12 or 10 */
-	bool event_idx;       /* VIRTIO_RING_F_EVENT_IDX negotiated */
-	bool indirect;        /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
-	bool mrg_rxbuf;       /* VIRTIO_NET_F_MRG_RXBUF negotiated */
+	uint16_t hdr_len; /* virtio-net header bytes: 12 or 10 */
+	bool event_idx;	  /* VIRTIO_RING_F_EVENT_IDX negotiated */
+	bool indirect;	  /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
+	bool mrg_rxbuf;	  /* VIRTIO_NET_F_MRG_RXBUF negotiated */
 
 	/* Owned by the forwarding thread that polls the queue. */
-	uint16_t last_avail;  /* next avail slot to consume */
-	uint16_t last_used;   /* our copy of used->idx */
+	uint16_t last_avail;	 /* next avail slot to consume */
+	uint16_t last_used;	 /* our copy of used->idx */
+	uint16_t used_held;	 /* used entries written after last_used, not yet published */
 	uint16_t signalled_used; /* used->idx when we last decided to interrupt */
 	bool signalled_valid;
-	uint32_t mem_hint;    /* gmem last-hit hint */
+	uint32_t mem_hint; /* gmem last-hit hint */
 	enum vq_broken_reason broken;
 	struct vq_stats stats;
 };
@@ -203,6 +204,24 @@ static inline void vq_ol_to_hdr(const struct pbuf_offload *ol, struct virtio_net
  * Used entries are published once per burst.
  */
 int vq_dequeue_burst(struct vq *vq, struct pbuf_pool *pool, struct pbuf **pkts, unsigned max);
+
+/* Frames above this many bytes are split by vq_dequeue_burst_ref (smaller ones copy cheaply). */
+#define VQ_REF_MIN 512
+
+/*
+ * As vq_dequeue_burst, copying each frame once (guest TX buffer to guest RX
+ * buffer): a frame longer than VQ_REF_MIN in one guest piece comes back
+ * split (pbuf.h): its first PBUF_SPLIT_HEAD bytes copied, the rest referenced
+ * in guest memory. Its chain stays the switch's until vq_dequeue_release(),
+ * which publishes the used entries of every burst since the last release;
+ * the caller releases once nothing refers to the frames any more (the guest
+ * may reuse a completed buffer at once, so publishing earlier could send
+ * another guest whatever it writes there next). Several bursts may be taken
+ * before one release.
+ */
+int vq_dequeue_burst_ref(struct vq *vq, struct pbuf_pool *pool, struct pbuf **pkts, unsigned max);
+/* Publishes the used entries held by vq_dequeue_burst_ref; returns how many. */
+uint16_t vq_dequeue_release(struct vq *vq);
 
 /*
  * Guest RX: copies up to 'n' (<= VQ_BURST_MAX) frames into guest buffers,

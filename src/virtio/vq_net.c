@@ -61,10 +61,28 @@ static uint32_t vq_cur_write(struct vq_cur *k, const void *src, uint32_t len)
 	return vq_cur_move(k, (uint8_t *)src, len, VQ_CUR_WRITE);
 }
 
-/* Writes used entry number 'k' of this burst (not yet visible to the guest). */
+/* Writes bytes [off, off + len) of frame 'p' (split or not, pbuf.h) at the position 'k'. */
+static void vq_cur_write_frame(struct vq_cur *k, const struct pbuf *p, uint32_t off, uint32_t len)
+{
+	uint32_t head = pbuf_head_len(p);
+	if (off < head) {
+		uint32_t n = RS_MIN(len, head - off);
+		vq_cur_write(k, p->data + off, n);
+		off += n;
+		len -= n;
+	}
+	if (len)
+		vq_cur_write(k, p->tail + (off - head), len);
+}
+
+/*
+ * Writes used entry number 'k' of this burst (not yet visible to the guest),
+ * after the entries held for an earlier burst (vq_dequeue_burst_ref).
+ */
 static void vq_used_put(struct vq *vq, uint16_t k, uint16_t head, uint32_t len)
 {
-	struct virtq_used_elem *e = &vq->used->ring[(uint16_t)(vq->last_used + k) & vq->mask];
+	struct virtq_used_elem *e =
+	    &vq->used->ring[(uint16_t)(vq->last_used + vq->used_held + k) & vq->mask];
 
 	e->id = cpu_to_vle32(head);
 	e->len = cpu_to_vle32(len);
@@ -104,8 +122,8 @@ static uint16_t vq_avail_head(const struct vq *vq, uint16_t slot)
 
 /* What one look at the next avail slots found (vq_look_ahead). */
 struct vq_ahead {
-	unsigned n;			     /* slots looked at */
-	bool writable;			     /* the direction wanted: RX chains */
+	unsigned n;    /* slots looked at */
+	bool writable; /* the direction wanted: RX chains */
 	uint16_t head[VQ_BURST_MAX];
 	bool single[VQ_BURST_MAX];	     /* slot k: one descriptor of that direction... */
 	struct gmem_iov piece[VQ_BURST_MAX]; /* ...at this piece (read once, then used) */
@@ -154,7 +172,7 @@ static bool vq_ahead_chain(const struct vq_ahead *a, unsigned k, struct vq_chain
  * frame is dropped (chain still completed), -ENOBUFS when the pool is empty
  * (chain left in the ring), -EIO after marking the queue broken.
  */
-static int vq_tx_one(struct vq *vq, struct pbuf_pool *pool, const struct vq_chain *c,
+static int vq_tx_one(struct vq *vq, struct pbuf_pool *pool, const struct vq_chain *c, bool ref,
 		     struct pbuf **out)
 {
 	/* 5.1.6.2: transmit buffers are device-readable only. */
@@ -178,7 +196,13 @@ static int vq_tx_one(struct vq *vq, struct pbuf_pool *pool, const struct vq_chai
 	if (RS_LIKELY(c->nr_out == 1)) { /* header and frame in one piece */
 		const uint8_t *g = c->iov[0].base;
 		memcpy(&h, g, vq->hdr_len);
-		memcpy(p->data, g + vq->hdr_len, frame);
+		if (ref && frame > VQ_REF_MIN) {
+			memcpy(p->data, g + vq->hdr_len, PBUF_SPLIT_HEAD);
+			p->head = PBUF_SPLIT_HEAD;
+			p->tail = g + vq->hdr_len + PBUF_SPLIT_HEAD;
+		} else {
+			memcpy(p->data, g + vq->hdr_len, frame);
+		}
 		p->len = frame;
 	} else {
 		struct vq_cur k = {.iov = c->iov, .n = c->nr_out};
@@ -190,7 +214,8 @@ static int vq_tx_one(struct vq *vq, struct pbuf_pool *pool, const struct vq_chai
 	return 1;
 }
 
-int vq_dequeue_burst(struct vq *vq, struct pbuf_pool *pool, struct pbuf **pkts, unsigned max)
+static int vq_dequeue(struct vq *vq, struct pbuf_pool *pool, struct pbuf **pkts, unsigned max,
+		      bool ref)
 {
 	struct vq_ahead a;
 	struct vq_chain c;
@@ -210,7 +235,7 @@ int vq_dequeue_burst(struct vq *vq, struct pbuf_pool *pool, struct pbuf **pkts, 
 	for (unsigned i = 0; i < n; i++) {
 		int rc = vq_ahead_chain(&a, i, &c) ? 0 : vq_walk_chain(vq, a.head[i], &c);
 		if (rc == 0) {
-			rc = vq_tx_one(vq, pool, &c, &pkts[npkts]);
+			rc = vq_tx_one(vq, pool, &c, ref, &pkts[npkts]);
 		} else if (rc == -E2BIG && c.in_len != 0) {
 			rc = vq_mark_broken(vq, VQ_BROKEN_DESC_DIR); /* as in vq_tx_one */
 		} else if (rc == -E2BIG) {
@@ -224,12 +249,32 @@ int vq_dequeue_burst(struct vq *vq, struct pbuf_pool *pool, struct pbuf **pkts, 
 		vq_used_put(vq, done++, a.head[i], 0);
 	}
 	vq->last_avail = (uint16_t)(vq->last_avail + done);
-	vq_used_publish(vq, done);
+	vq->used_held = (uint16_t)(vq->used_held + done);
+	if (!ref)
+		vq_dequeue_release(vq);
 	rs_stat_add(&vq->stats.packets, npkts);
 	rs_stat_add(&vq->stats.bytes, bytes);
 	if (npkts == 0 && vq->broken)
 		return -EIO;
 	return (int)npkts;
+}
+
+int vq_dequeue_burst(struct vq *vq, struct pbuf_pool *pool, struct pbuf **pkts, unsigned max)
+{
+	return vq_dequeue(vq, pool, pkts, max, false);
+}
+
+int vq_dequeue_burst_ref(struct vq *vq, struct pbuf_pool *pool, struct pbuf **pkts, unsigned max)
+{
+	return vq_dequeue(vq, pool, pkts, max, true);
+}
+
+uint16_t vq_dequeue_release(struct vq *vq)
+{
+	uint16_t n = vq->used_held;
+	vq->used_held = 0;
+	vq_used_publish(vq, n);
+	return n;
 }
 
 /* RX burst state: chains taken but not yet published. */
@@ -289,12 +334,12 @@ static void vq_rx_write(const struct vq *vq, const struct vq_chain *c,
 	if (RS_LIKELY(c->nr_in == 1)) {
 		uint8_t *g = c->iov[0].base;
 		memcpy(g, h, vq->hdr_len);
-		memcpy(g + vq->hdr_len, p->data, p->len);
+		pbuf_copy_frame(p, g + vq->hdr_len);
 		return;
 	}
 	struct vq_cur k = {.iov = &c->iov[0], .n = c->nr_in};
 	vq_cur_write(&k, h, vq->hdr_len);
-	vq_cur_write(&k, p->data, p->len);
+	vq_cur_write_frame(&k, p, 0, p->len);
 }
 
 /*
@@ -382,7 +427,7 @@ static int vq_rx_one_mrg(struct vq *vq, struct vq_rx *st, const struct pbuf *p)
 	struct vq_cur k = hk;
 	vq_cur_move(&k, NULL, vq->hdr_len, VQ_CUR_SKIP);
 	uint32_t chunk = RS_MIN(left, st->c.in_len - vq->hdr_len); /* in_len >= hdr_len */
-	vq_cur_write(&k, p->data, chunk);
+	vq_cur_write_frame(&k, p, 0, chunk);
 	vq_used_put(vq, st->nused++, st->c.head, vq->hdr_len + chunk);
 	st->next++;
 	left -= chunk;
@@ -403,7 +448,7 @@ static int vq_rx_one_mrg(struct vq *vq, struct vq_rx *st, const struct pbuf *p)
 		}
 		struct vq_cur mk = {.iov = &more.iov[0], .n = more.nr_in};
 		chunk = RS_MIN(left, more.in_len);
-		vq_cur_write(&mk, p->data + (p->len - left), chunk);
+		vq_cur_write_frame(&mk, p, p->len - left, chunk);
 		vq_used_put(vq, st->nused++, more.head, chunk);
 		st->next++;
 		left -= chunk;

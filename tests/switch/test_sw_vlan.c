@@ -117,6 +117,10 @@ static void test_sw_vlan(void **state)
 	/* Learned in VLAN 10: vm2 -> vm1 unicast only to vm1; unknown vm2 MAC floods VLAN 10. */
 	vt_check(A2, -1, m[A1], 333, (struct want[]){{A1, -1}}, 1);
 	vt_check(A1, -1, m[A2], 1514, (struct want[]){{A2, -1}}, 1);
+	/* Frames above VQ_REF_MIN are copied once (split pbufs): tagged for the trunk, untagged
+	 * from it, the tail shared by the copies. */
+	vt_check(A1, -1, swt_bcast, 1514, (struct want[]){{A2, -1}, {TR, 10}}, 2);
+	vt_check(TR, 10, m[A1], 1400, (struct want[]){{A1, -1}}, 1);
 	/* VLAN 20 broadcast from vm3: only the trunk, tagged 20. */
 	vt_check(B1, -1, swt_bcast, 64, (struct want[]){{TR, 20}}, 1);
 	/* The trunk in VLAN 20: only vm3, untagged (unknown unicast and broadcast). */

@@ -316,6 +316,66 @@ static struct virtio_net_hdr rx_hdr(struct gsim *g, uint64_t gpa)
 	return h;
 }
 
+/*
+ * Copy once: vq_dequeue_burst_ref splits frames above VQ_REF_MIN that sit in
+ * one piece (head copied, tail in guest memory), keeps their chains until
+ * vq_dequeue_release (used->idx unchanged before, every burst published
+ * after), and the RX side writes a split frame byte for byte, into one
+ * buffer and spread over mergeable buffers, and so does pbuf_linearize.
+ */
+static void test_tx_ref_split(void **state)
+{
+	(void)state;
+	struct gsim g, r;
+	struct pbuf_pool pool;
+	struct pbuf *pkts[4];
+	uint8_t out[2048];
+	assert_int_equal(pbuf_pool_init(&pool, 8, 2048), 0);
+	assert_int_equal(gsim_init(&g, 16, F_V1 | F_MRG, 0, 65536), 0);
+	assert_int_equal(gsim_init(&r, 16, F_V1 | F_MRG, 0, 65536), 0);
+
+	tx(&g, 1514, 1, 1);	  /* split */
+	tx(&g, VQ_REF_MIN, 2, 1); /* short enough: copied */
+	tx(&g, 1514, 3, 3);	  /* several pieces: copied */
+	assert_int_equal(vq_dequeue_burst_ref(&g.vq, &pool, pkts, 2), 2);
+	assert_int_equal(vq_dequeue_burst_ref(&g.vq, &pool, pkts + 2, 2), 1);
+	assert_int_equal(g.used->idx, 0); /* all three chains still the switch's */
+	assert_non_null(pkts[0]->tail);
+	assert_int_equal(pkts[0]->head, PBUF_SPLIT_HEAD);
+	assert_true(check_fill(pkts[0]->data, PBUF_SPLIT_HEAD, 1));
+	assert_null(pkts[1]->tail);
+	assert_null(pkts[2]->tail);
+	assert_true(check_fill(pkts[2]->data, 1514, 3));
+
+	uint64_t one = gsim_rx(&r, 2048, 1);
+	uint64_t small[3] = {gsim_rx(&r, 600, 2), gsim_rx(&r, 600, 3), gsim_rx(&r, 600, 4)};
+	pkts[3] = pkts[0];
+	assert_int_equal(vq_enqueue_burst(&r.vq, pkts + 3, 1), 1); /* into one buffer */
+	gsim_read(&r, one + 12, out, 1514);
+	assert_true(check_fill(out, 1514, 1));
+	assert_int_equal(vq_enqueue_burst(&r.vq, pkts + 3, 1), 1); /* over three buffers */
+	uint32_t at = 0;
+	for (int k = 0; k < 3; k++) {
+		uint32_t room = 600 - (k == 0 ? 12 : 0);
+		uint32_t n = RS_MIN(room, 1514 - at);
+		gsim_read(&r, small[k] + (k == 0 ? 12 : 0), out + at, n);
+		at += n;
+	}
+	assert_int_equal(at, 1514);
+	assert_true(check_fill(out, 1514, 1));
+
+	pbuf_linearize(pkts[0]);
+	assert_null(pkts[0]->tail);
+	assert_true(check_fill(pkts[0]->data, 1514, 1));
+	assert_int_equal(vq_dequeue_release(&g.vq), 3);
+	assert_int_equal(g.used->idx, 3);
+	assert_int_equal(vq_dequeue_release(&g.vq), 0);
+	pbuf_free_bulk(&pool, pkts, 3);
+	gsim_fini(&r);
+	gsim_fini(&g);
+	pbuf_pool_fini(&pool);
+}
+
 static void test_rx_basic(void **state)
 {
 	(void)state;
@@ -687,6 +747,7 @@ int main(void)
 	    cmocka_unit_test(test_tx_pool_empty),
 	    cmocka_unit_test(test_tx_avail_idx_jump),
 	    cmocka_unit_test(test_tx_wrap_and_burst_max),
+	    cmocka_unit_test(test_tx_ref_split),
 	    cmocka_unit_test(test_rx_basic),
 	    cmocka_unit_test(test_rx_too_big_left_in_ring),
 	    cmocka_unit_test(test_rx_mrg_spread),
