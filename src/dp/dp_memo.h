@@ -7,10 +7,12 @@
  * the same reason.
  *
  * Soundness: the parser is a pure function of the frame's length and the
- * bytes it reads. The memo records an upper bound of the bytes read (the
- * extent, pkt_parse_extent()) and matches only a frame of the same length whose first 'extent'
- * bytes equal the recorded copy, taken from the pbuf (the switch's private
- * copy, not guest memory) before any action changed it. So a hit yields
+ * bytes it reads. The memo records which bytes the key depends on
+ * (pkt_parse_mask(), a superset the fuzzer checks) and matches only a frame
+ * of the same length that agrees on those bytes with the recorded copy,
+ * taken from the pbuf (the switch's private copy, not guest memory) before
+ * any action changed it. The IP id and checksum and TCP sequence numbers are
+ * not among them, so the segments of one TCP stream match too. So a hit yields
  * exactly the key a new parse would, and everything derived from the key in
  * the same view (hash, verdicts, rule, learning table lookups within the
  * burst) is the same too. Frames the parser flagged as anomalous are never
@@ -30,7 +32,7 @@
 #include "../net/pkt_parse.h"
 
 /* Most header bytes a memo compares: Ethernet + VLAN + IPv6 + a few extension headers + TCP. */
-#define DP_MEMO_HDR_MAX 128
+#define DP_MEMO_HDR_MAX PKT_PARSE_MASK_MAX
 /* Misses in a row after which a burst stops memoising (its flows interleave). */
 #define DP_MEMO_STRIKES 2
 
@@ -43,14 +45,15 @@ struct dp_memo {
 	uint8_t strikes;	     /* misses of a valid memo since the last hit */
 	int l2_port;		     /* known destination port, or -1: flood */
 	uint32_t len;		     /* frame length */
-	uint32_t extent;	     /* bytes compared: at least every byte the parser read */
+	uint32_t extent;	     /* one past the last byte under the mask */
 	uint32_t hash;		     /* pkt_flow_hash of the key */
 	const struct cls_rule *rule; /* the classifier's verdict (NULL: no rule) */
 	struct flow_key key;	     /* as parsed, before any action changed it */
 	uint8_t hdr[DP_MEMO_HDR_MAX];
+	uint8_t mask[DP_MEMO_HDR_MAX]; /* pkt_parse_mask() */
 };
 
-/* Records the parse of 'data' ('len' bytes) whose extent is 'ext' (> 0). */
+/* Records the parse of 'data' ('len' bytes) whose mask (extent 'ext' > 0) is in m->mask. */
 static inline void dp_memo_store(struct dp_memo *m, const uint8_t *data, uint32_t len, uint32_t ext,
 				 const struct flow_key *key, uint32_t hash, bool sec_ok)
 {
@@ -65,12 +68,25 @@ static inline void dp_memo_store(struct dp_memo *m, const uint8_t *data, uint32_
 	memcpy(m->hdr, data, ext);
 }
 
-/* Is the frame ('len' bytes, the first 'head' of them at 'data') the memoised flow? */
+/*
+ * Is the frame ('len' bytes, the first 'head' of them at 'data') the memoised
+ * flow? Reads whole words up to the extent rounded up: a pbuf's room always
+ * has them, and the mask is 0 past the extent.
+ */
 static inline bool dp_memo_match(const struct dp_memo *m, const uint8_t *data, uint32_t len,
 				 uint32_t head)
 {
-	return m->valid && m->len == len && m->extent <= head &&
-	       memcmp(m->hdr, data, m->extent) == 0;
+	if (!m->valid || m->len != len || m->extent > head)
+		return false;
+	uint64_t diff = 0;
+	for (uint32_t i = 0; i < m->extent; i += 8) {
+		uint64_t a, b, k;
+		memcpy(&a, data + i, 8);
+		memcpy(&b, m->hdr + i, 8);
+		memcpy(&k, m->mask + i, 8);
+		diff |= (a ^ b) & k;
+	}
+	return diff == 0;
 }
 
 #endif

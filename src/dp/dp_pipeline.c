@@ -395,17 +395,18 @@ static bool dp_flow_of(struct dp_burst *b, struct pbuf *pkt, struct flow_key *ke
 		m->strikes++;
 	struct pkt_meta meta;
 	int err = pkt_parse(pkt->data, pkt->len, b->in, key, &meta);
-	uint32_t ext = pkt_parse_extent(&meta, err, pkt->len);
+	bool want = m->strikes < DP_MEMO_STRIKES;
+	uint32_t ext = want || pkt->tail ? pkt_parse_mask(key, &meta, err, pkt->len, m->mask) : 0;
 	if (RS_UNLIKELY(pkt->tail) && (ext == 0 || ext > pkt->head)) {
 		/* The parse may have depended on bytes past the copied head (pbuf.h): it
 		 * read the buffer's stale bytes there. Parse the whole frame instead. */
 		pbuf_linearize(pkt);
 		err = pkt_parse(pkt->data, pkt->len, b->in, key, &meta);
-		ext = pkt_parse_extent(&meta, err, pkt->len);
+		ext = pkt_parse_mask(key, &meta, err, pkt->len, m->mask);
 	}
 	bool sec_ok = !(sec->n_mac | sec->n_ip) || dp_sec_allows(sec, key);
 	*hash = pkt_flow_hash(key);
-	if (ext && ext <= DP_MEMO_HDR_MAX && m->strikes < DP_MEMO_STRIKES)
+	if (ext && want)
 		dp_memo_store(m, pkt->data, pkt->len, ext, key, *hash, sec_ok);
 	else
 		m->valid = false;

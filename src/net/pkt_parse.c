@@ -380,19 +380,60 @@ int pkt_parse(const uint8_t *frame, uint32_t len, uint32_t in_port, struct flow_
 	return c.meta->flags & PKT_ERR_MASK;
 }
 
-uint32_t pkt_parse_extent(const struct pkt_meta *meta, int err, uint32_t len)
+/* Bytes of the L4 header at l4_ofs pkt_parse_l4() reads: TCP ports and data offset, ports, type and
+ * code. */
+static uint32_t pkt_l4_read(uint8_t proto, bool ipv6)
 {
-	uint32_t ext;
-	if (err || (meta->flags & PKT_QINQ))
+	switch (pkt_l4_min(proto, ipv6) ? proto : 0) {
+	case IPPROTO_TCP_:
+		return 13;
+	case IPPROTO_UDP_:
+	case IPPROTO_SCTP_:
+		return 4;
+	case IPPROTO_ICMP_:
+	case IPPROTO_ICMPV6_:
+		return 2;
+	default:
 		return 0;
-	if (meta->l4_ofs != PKT_OFS_NONE)
-		ext = (uint32_t)meta->l4_ofs +
-		      20; /* pkt_parse_l4() reads at most TCP's fixed header */
-	else if (meta->l3_ofs != PKT_OFS_NONE && meta->l3_end == 0)
-		ext = (uint32_t)meta->l3_ofs + ARP_ETH_IP_LEN; /* ARP: no l3_end */
+	}
+}
+
+uint32_t pkt_parse_mask(const struct flow_key *key, const struct pkt_meta *meta, int err,
+			uint32_t len, uint8_t mask[PKT_PARSE_MASK_MAX])
+{
+	/* The IPv4 header bytes pkt_parse_ipv4() reads: not the id and the checksum (4-5,
+	 * 10-11), which change from frame to frame of one flow, nor the options. */
+	static const uint8_t ip4_read[IPV4_HDR_MIN] = {1, 1, 1, 1, 0, 0, 1, 1, 1, 1,
+						       0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
+	uint16_t type = ntohs(key->dl_type);
+	uint32_t l3 = meta->l3_ofs, l4 = meta->l4_ofs, ext;
+
+	if (err || (meta->flags & PKT_QINQ) || l3 == PKT_OFS_NONE)
+		return 0;
+	if (type == ETH_TYPE_ARP)
+		ext = l3 + ARP_ETH_IP_LEN;
+	else if (l4 != PKT_OFS_NONE)
+		ext = l4 + pkt_l4_read(key->nw_proto, type == ETH_TYPE_IPV6);
 	else
+		return 0; /* IP without a parsed L4 header (later fragments): rare */
+	if (ext > len || ext > PKT_PARSE_MASK_MAX)
 		return 0;
-	return ext < len ? ext : len;
+	memset(mask, 0, PKT_PARSE_MASK_MAX);
+	memset(mask, 0xff, l3); /* Ethernet, VLAN tag, LLC/SNAP */
+	if (type == ETH_TYPE_ARP) {
+		memset(mask + l3, 0xff, ARP_ETH_IP_LEN);
+		return ext;
+	}
+	if (type == ETH_TYPE_IPV4) {
+		for (uint32_t i = 0; i < IPV4_HDR_MIN; i++)
+			mask[l3 + i] = ip4_read[i] ? 0xff : 0;
+	} else {
+		memset(mask + l3, 0xff, l4 - l3); /* IPv6 header and extension headers */
+	}
+	memset(mask + l4, 0xff, ext - l4);
+	if (key->nw_proto == IPPROTO_TCP_ && ext == l4 + 13)
+		memset(mask + l4 + 4, 0, 8); /* sequence and acknowledgment numbers */
+	return ext;
 }
 
 /* Mixes 'n' bytes (a multiple of 4) at 'p' into 'h'. */

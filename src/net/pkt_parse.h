@@ -95,14 +95,22 @@ int pkt_parse(const uint8_t *frame, uint32_t len, uint32_t in_port, struct flow_
  */
 uint32_t pkt_flow_hash(const struct flow_key *key);
 
+/* Bytes pkt_parse_mask() describes at most. */
+#define PKT_PARSE_MASK_MAX 128
+
 /*
- * An upper bound of the bytes pkt_parse() read of a 'len'-byte frame it
- * parsed into 'meta' and returned 'err' for: a frame of the same length with
- * the same first pkt_parse_extent() bytes parses into the same key (the parser
- * reads nothing else). 0 when no useful bound is known: anomalies, QinQ, IP
- * without a parsed L4 header (later fragments, unwalked IPv6 extensions),
- * EtherTypes other than IP and ARP.
+ * Which bytes of a 'len'-byte frame the key pkt_parse() made of it (with
+ * 'meta' and result 'err') depends on: mask[i] is 0xff for every such byte
+ * (a superset of what the parser read, length checks aside) and 0 for the
+ * others, for i < PKT_PARSE_MASK_MAX. So a frame of the same length that
+ * agrees with this one on the masked bytes parses into the same key; the IP
+ * id and checksum and the TCP sequence numbers, which change from frame to
+ * frame of one flow, are not masked. Returns the extent (one past the last
+ * masked byte), or 0 when no mask is given: anomalies, QinQ, EtherTypes
+ * other than IP and ARP, IP without a parsed L4 header (later fragments),
+ * headers reaching past PKT_PARSE_MASK_MAX.
  */
-uint32_t pkt_parse_extent(const struct pkt_meta *meta, int err, uint32_t len);
+uint32_t pkt_parse_mask(const struct flow_key *key, const struct pkt_meta *meta, int err,
+			uint32_t len, uint8_t mask[PKT_PARSE_MASK_MAX]);
 
 #endif

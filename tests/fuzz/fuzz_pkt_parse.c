@@ -8,8 +8,8 @@
  * header inside the frame, non-first fragments have no L4. Then the frame
  * is tagged and untagged through a pbuf: push must give a tagged frame that
  * parses to the same tag, and pop must restore the original bytes. And
- * pkt_parse_extent() must be an upper bound of what the parser read: the
- * frame with every byte past the extent flipped parses into the same key.
+ * pkt_parse_mask() must cover every byte the key depends on: the frame with
+ * every other byte flipped parses into the same key.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -74,19 +74,19 @@ static void fuzz_check_offsets(const struct flow_key *k, const struct pkt_meta *
 		fuzz_check(k->tp_src == 0 && k->tp_dst == 0);
 }
 
-/* Bytes past pkt_parse_extent() changed: the key must not change (dp_memo.h relies on it). */
-static void fuzz_extent(const uint8_t *data, uint32_t len, uint32_t in_port,
-			const struct flow_key *k, const struct pkt_meta *m, int ret)
+/* Every byte outside pkt_parse_mask() changed: the key must not change (dp_memo.h relies on it). */
+static void fuzz_mask(const uint8_t *data, uint32_t len, uint32_t in_port, const struct flow_key *k,
+		      const struct pkt_meta *m, int ret)
 {
-	uint32_t ext = pkt_parse_extent(m, ret, len);
+	uint8_t mask[PKT_PARSE_MASK_MAX];
+	uint32_t ext = pkt_parse_mask(k, m, ret, len, mask);
 	if (ext == 0)
 		return;
-	fuzz_check(ext <= len);
+	fuzz_check(ext <= len && ext <= PKT_PARSE_MASK_MAX);
 	uint8_t *copy = malloc(len);
 	fuzz_check(copy != NULL);
-	memcpy(copy, data, len);
-	for (uint32_t i = ext; i < len; i++)
-		copy[i] = (uint8_t)~copy[i];
+	for (uint32_t i = 0; i < len; i++)
+		copy[i] = i < ext && mask[i] ? data[i] : (uint8_t)~data[i];
 	struct flow_key k2;
 	struct pkt_meta m2;
 	fuzz_check(pkt_parse(copy, len, in_port, &k2, &m2) == 0);
@@ -144,7 +144,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_check(pkt_flow_hash(&k1) != 0);
 	fuzz_check(flow_key_hash(&k1, NULL, 0) == flow_key_hash(&k2, NULL, 0));
 
-	fuzz_extent(data, len, in_port, &k1, &m1, ret);
+	fuzz_mask(data, len, in_port, &k1, &m1, ret);
 	fuzz_vlan_round_trip(data, len, (uint16_t)(in_port >> 16));
 	return 0;
 }

@@ -117,6 +117,8 @@ struct fe_vq {
 	uint32_t slot_size;
 	uint64_t itab_gpa;  /* indirect table of head h: itab_gpa + h * 16 * FE_MAX_SEGS */
 	uint16_t avail_idx; /* our next avail->idx */
+	bool hold;	    /* fe_tx_hold: avail->idx not stored until fe_tx_flush */
+	uint16_t hold_old;  /* avail->idx the device last saw */
 	uint16_t last_used; /* used entries consumed */
 	uint16_t free_head;
 	uint16_t nfree;
@@ -195,6 +197,13 @@ int fe_send(struct fe *fe, unsigned pair, const void *frame, size_t len);
  */
 int fe_send_hdr(struct fe *fe, unsigned pair, const struct virtio_net_hdr *h, const void *frame,
 		size_t len);
+/*
+ * Frames sent on 'pair' after fe_tx_hold reach the device together at
+ * fe_tx_flush (one avail->idx store, one notification): a burst the device
+ * takes at once. Hold fewer frames than the TX ring has free slots.
+ */
+void fe_tx_hold(struct fe *fe, unsigned pair);
+void fe_tx_flush(struct fe *fe, unsigned pair);
 /*
  * Receives one frame from RX queue of 'pair' into 'buf' (capacity 'cap'),
  * waiting up to the timeout; the buffers of a frame that spans several

@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "lib/compiler.h"
+
 #define FE_POISON 0xEE
 
 struct fe_seg {
@@ -150,8 +152,24 @@ int fe_send_hdr(struct fe *fe, unsigned pair, const struct virtio_net_hdr *hdr, 
 	fe_write_chain(fe, vq, (uint16_t)head, s, n, 0, ind);
 	uint16_t old = vq->avail_idx;
 	fe_vq_publish(vq, (uint16_t)head);
-	fe_vq_notify(vq, old);
+	if (!vq->hold)
+		fe_vq_notify(vq, old);
 	return 0;
+}
+
+void fe_tx_hold(struct fe *fe, unsigned pair)
+{
+	struct fe_vq *vq = &fe->vq[2 * pair + 1];
+	vq->hold = true;
+	vq->hold_old = vq->avail_idx;
+}
+
+void fe_tx_flush(struct fe *fe, unsigned pair)
+{
+	struct fe_vq *vq = &fe->vq[2 * pair + 1];
+	vq->hold = false;
+	rs_store_release(&vq->avail->idx, cpu_to_vle16(vq->avail_idx));
+	fe_vq_notify(vq, vq->hold_old);
 }
 
 /* The pieces of RX head 'head', as fe_rx_post laid them out. */

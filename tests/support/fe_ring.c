@@ -140,6 +140,8 @@ void fe_vq_publish(struct fe_vq *vq, uint16_t head)
 	vq->avail->ring[vq->avail_idx & (vq->num - 1)] = cpu_to_vle16(head);
 	vq->avail_idx++;
 	vq->inflight++;
+	if (vq->hold)
+		return;
 	/* Pairs with the device's acquire of avail->idx before it reads the ring slot. */
 	rs_store_release(&vq->avail->idx, cpu_to_vle16(vq->avail_idx));
 }

@@ -290,6 +290,37 @@ static void test_sw_flows(void **state)
 		swt_expect(&T.fe[0], "vm1", 0, e, len);
 		ft_quiet(0x6);
 	}
+	/* Back to back, one flow (the burst's flow memo reuses the parse, dp_memo.h): each frame
+	 * rewritten, none left out, payloads intact. */
+	for (int k = 0; k < 2; k++) {
+		uint32_t seq0 = T.seq + 1;
+		fe_tx_hold(&T.fe[1], 0);
+		for (int i = 0; i < 24; i++) {
+			len = swt_ip4(f, T.mac[2], T.mac[1], UDP, SWT_IP(10, 1, 0, 2),
+				      SWT_IP(10, 0, 1, 5), 4242, 5001, k ? 900 : 150, ++T.seq);
+			ft_send(1, f, len, R_MOD);
+		}
+		fe_tx_flush(&T.fe[1], 0);
+		for (int i = 0; i < 24; i++) {
+			len = swt_ip4(e, T.mac[2], T.mac[1], UDP, SWT_IP(10, 1, 0, 2),
+				      SWT_IP(10, 0, 1, 5), 4242, 5001, k ? 900 : 150,
+				      seq0 + (uint32_t)i);
+			memcpy(e, (uint8_t[]){0x02, 0, 0, 0, 0, 0x99}, 6);
+			swt_expect(&T.fe[0], "vm1", 0, e, len);
+		}
+	}
+	ft_quiet(0x6);
+	{ /* two bursts of 24: the first frame of each parsed, the 23 others memoised */
+		json_t *pmd = swctl_ok(&T.d, true, "pmd-show");
+		json_int_t hits = 0;
+		size_t i;
+		json_t *th;
+		json_array_foreach(pmd, i, th) hits +=
+		    json_integer_value(json_object_get(th, "memo_hits"));
+		json_decref(pmd);
+		if (hits < 46)
+			fail_msg("pmd-show memo_hits %lld, want >= 46", (long long)hits);
+	}
 	len = ft_udp(f, 1, SWT_IP(10, 0, 1, 5), 5008, 150);
 	ft_dropped(1, f, len, -1);
 	len = ft_udp(f, 1, SWT_IP(10, 0, 1, 5), 4999, 150);

@@ -380,46 +380,55 @@ static void test_every_prefix(void **state)
 }
 
 /*
- * pkt_parse_extent() bounds what the parser reads: for every row that has
- * one, any tail past it (random bytes, 200 draws) parses into the same key,
- * and for plain TCP/UDP it stops at the L4 header (the memo compares only
- * headers).
+ * pkt_parse_mask() covers what the key depends on: for every row that has a
+ * mask, any value of the other bytes (random, 200 draws) parses into the
+ * same key. And it leaves out what changes within one flow: the IPv4 id and
+ * checksum, the TCP sequence numbers, every payload byte.
  */
-static void test_extent(void **state)
+static void test_mask(void **state)
 {
 	(void)state;
-	unsigned with_extent = 0;
+	unsigned with_mask = 0, tcp4 = 0;
 	srandom(7);
 	for (size_t i = 0; i < RS_ARRAY_SIZE(cases); i++) {
-		uint8_t buf[512];
+		uint8_t buf[512], mask[PKT_PARSE_MASK_MAX];
 		int len = frame_hex_decode(cases[i].hex, buf, sizeof(buf));
 		struct flow_key full, key;
 		struct pkt_meta fm, m;
 		int ret = pkt_parse(buf, (uint32_t)len, IN_PORT, &full, &fm);
-		uint32_t ext = pkt_parse_extent(&fm, ret, (uint32_t)len);
+		uint32_t ext = pkt_parse_mask(&full, &fm, ret, (uint32_t)len, mask);
 		if (ret != 0)
 			assert_int_equal(ext, 0);
 		if (ext == 0)
 			continue;
-		with_extent++;
+		with_mask++;
 		assert_true(ext <= (uint32_t)len);
-		if (fm.l4_ofs != PKT_OFS_NONE)
-			assert_true(ext <= fm.l4_ofs + 20u);
+		if (full.dl_type == htons(0x0800) && full.nw_proto == 6) {
+			uint32_t l3 = fm.l3_ofs, l4 = fm.l4_ofs;
+			assert_int_equal(ext, l4 + 13);
+			for (uint32_t j = 0; j < 2; j++) {
+				assert_int_equal(mask[l3 + 4 + j], 0);	/* id */
+				assert_int_equal(mask[l3 + 10 + j], 0); /* checksum */
+			}
+			for (uint32_t j = 4; j < 12; j++)
+				assert_int_equal(mask[l4 + j], 0); /* seq, ack */
+			tcp4++;
+		}
 		for (int draw = 0; draw < 200; draw++) {
 			uint8_t f[512];
-			memcpy(f, buf, ext);
-			for (int j = (int)ext; j < len; j++)
-				f[j] = (uint8_t)random();
+			for (int j = 0; j < len; j++)
+				f[j] = (uint32_t)j < ext && mask[j] ? buf[j] : (uint8_t)random();
 			assert_int_equal(pkt_parse(f, (uint32_t)len, IN_PORT, &key, &m), 0);
 			if (memcmp(&key, &full, sizeof(key)) != 0) {
 				print_message(
-				    "case \"%s\": a byte past extent %u changed the key\n",
-				    cases[i].name, ext);
+				    "case \"%s\": a byte outside the mask changed the key\n",
+				    cases[i].name);
 				fail();
 			}
 		}
 	}
-	assert_true(with_extent >= 10);
+	assert_true(with_mask >= 10);
+	assert_true(tcp4 >= 1);
 }
 
 /* The truncation classes of a plain IPv4/TCP frame, byte by byte. */
@@ -509,7 +518,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_table),
 	    cmocka_unit_test(test_every_prefix),
-	    cmocka_unit_test(test_extent),
+	    cmocka_unit_test(test_mask),
 	    cmocka_unit_test(test_tcp_truncated_each_byte),
 	    cmocka_unit_test(test_eth_fields_and_meta),
 	    cmocka_unit_test(test_l3_end),
