@@ -1,10 +1,11 @@
 /*
- * dp_memo.h - the burst's flow memo: what the pipeline decided for the
- * previous frame of a burst (its parsed key, steering hash, port-security
- * verdict, classifier rule and L2 destination), reused for the next frame
- * when that frame is provably the same flow. A burst is mostly one flow (a
- * TCP window, a generator's stream), and OVS groups each batch per flow for
- * the same reason.
+ * dp_memo.h - the burst's memos. The flow memo: what the pipeline decided
+ * for the previous frame of a burst (its parsed key, steering hash,
+ * port-security verdict and classifier rule), reused for the next frame when
+ * that frame is provably the same flow. A burst is mostly one flow (a TCP
+ * window, a generator's stream), and OVS groups each batch per flow for the
+ * same reason. The L2 memo: normal's learning decision for the last pair of
+ * addresses, which many flows share.
  *
  * Soundness: the parser is a pure function of the frame's length and the
  * bytes it reads. The memo records which bytes the key depends on
@@ -12,13 +13,13 @@
  * of the same length that agrees on those bytes with the recorded copy,
  * taken from the pbuf (the switch's private copy, not guest memory) before
  * any action changed it. The IP id and checksum and TCP sequence numbers are
- * not among them, so the segments of one TCP stream match too. So a hit yields
+ * not among them, so the segments of one TCP stream match too. A hit yields
  * exactly the key a new parse would, and everything derived from the key in
- * the same view (hash, verdicts, rule, learning table lookups within the
- * burst) is the same too. Frames the parser flagged as anomalous are never
- * memoised. A burst whose flows interleave stops memoising after
- * DP_MEMO_STRIKES misses in a row, so it pays for at most that many copies.
- * Lives in the per-thread burst scratch space; reset per burst.
+ * the same view (hash, verdicts, rule) is the same too. Frames the parser
+ * flagged as anomalous are never memoised. A burst whose flows interleave
+ * stops memoising after DP_MEMO_STRIKES misses in a row, so it pays for at
+ * most that many copies. Both live in the per-thread burst scratch space and
+ * are reset per burst.
  */
 #ifndef RS_DP_MEMO_H
 #define RS_DP_MEMO_H
@@ -41,9 +42,7 @@ struct cls_rule;
 struct dp_memo {
 	bool valid;
 	bool sec_ok;		     /* port security verdict */
-	bool l2_done;		     /* l2_port holds normal's decision for this frame's key */
 	uint8_t strikes;	     /* misses of a valid memo since the last hit */
-	int l2_port;		     /* known destination port, or -1: flood */
 	uint32_t len;		     /* frame length */
 	uint32_t extent;	     /* one past the last byte under the mask */
 	uint32_t hash;		     /* pkt_flow_hash of the key */
@@ -51,6 +50,18 @@ struct dp_memo {
 	struct flow_key key;	     /* as parsed, before any action changed it */
 	uint8_t hdr[DP_MEMO_HDR_MAX];
 	uint8_t mask[DP_MEMO_HDR_MAX]; /* pkt_parse_mask() */
+};
+
+/*
+ * The learning decision for one (VLAN, source, destination) in this burst:
+ * the refresh is per second and the burst is one instant, so it holds for
+ * every frame between the same two addresses, whatever flow they carry.
+ */
+struct dp_l2_memo {
+	bool valid;
+	uint16_t vlan;
+	struct eth_addr src, dst;
+	int port;
 };
 
 /* Records the parse of 'data' ('len' bytes) whose mask (extent 'ext' > 0) is in m->mask. */
@@ -63,7 +74,6 @@ static inline void dp_memo_store(struct dp_memo *m, const uint8_t *data, uint32_
 	m->hash = hash;
 	m->sec_ok = sec_ok;
 	m->rule = NULL;
-	m->l2_done = false;
 	m->key = *key;
 	memcpy(m->hdr, data, ext);
 }

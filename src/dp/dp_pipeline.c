@@ -41,6 +41,7 @@ struct dp_burst {
 	uint16_t n_clones;
 	struct pbuf *clones[DP_MAX_CLONES];
 	struct dp_memo memo;
+	struct dp_l2_memo l2; /* normal's last learning decision in this burst */
 };
 
 /* Per-packet variants for VLAN egress: the frame untagged and tagged with its VLAN. */
@@ -152,28 +153,31 @@ static void dp_flood(struct dp_burst *b, struct dp_variants *var, uint32_t hash)
 
 /*
  * Learns the source of a frame of VLAN 'vlan' and returns the port its
- * destination was learnt on, or -1 (unknown or multicast: flood). Within a
- * burst the answer for one key does not change (the refresh is per second),
- * which is why the memo may keep it.
+ * destination was learnt on, or -1 (unknown or multicast: flood); the same
+ * addresses again in the burst take the answer from b->l2.
  */
 static int dp_normal_learn(struct dp_burst *b, const struct flow_key *key, uint16_t vlan)
 {
 	struct dp_thread *t = b->t;
+	struct dp_l2_memo *l2 = &b->l2;
+	if (l2->valid && l2->vlan == vlan && !memcmp(&l2->src, &key->dl_src, 6) &&
+	    !memcmp(&l2->dst, &key->dl_dst, 6))
+		return l2->port;
 	if (!(key->dl_src.b[0] & 1))
 		(void)ml_learn(t->dp->ml, vlan, &key->dl_src, (uint16_t)b->in, t->now_s);
-	if (key->dl_dst.b[0] & 1)
-		return -1;
-	return ml_lookup(t->dp->ml, vlan, &key->dl_dst, t->now_s);
+	int port = key->dl_dst.b[0] & 1 ? -1 : ml_lookup(t->dp->ml, vlan, &key->dl_dst, t->now_s);
+	*l2 = (struct dp_l2_memo){
+	    .valid = true, .vlan = vlan, .src = key->dl_src, .dst = key->dl_dst, .port = port};
+	return port;
 }
 
 /*
  * The L2 learning switch: learn the source, forward to the known destination
  * in the same VLAN, else flood the VLAN; never back out of the ingress port.
- * 'learn' is false for the flood action. 'm', when not NULL, is the burst's
- * memo of this very key: it keeps the learning decision for the next frame.
+ * 'learn' is false for the flood action.
  */
 static void dp_normal(struct dp_burst *b, struct pbuf *pkt, const struct flow_key *key,
-		      uint32_t hash, bool learn, struct dp_memo *m)
+		      uint32_t hash, bool learn)
 {
 	struct dp_thread *t = b->t;
 	int vlan = dp_ingress_vlan(&b->v->ports[b->in], key);
@@ -191,11 +195,7 @@ static void dp_normal(struct dp_burst *b, struct pbuf *pkt, const struct flow_ke
 		var.untagged = c;
 	}
 	if (learn) {
-		int port = m && m->l2_done ? m->l2_port : dp_normal_learn(b, key, (uint16_t)vlan);
-		if (m) {
-			m->l2_done = true;
-			m->l2_port = port;
-		}
+		int port = dp_normal_learn(b, key, (uint16_t)vlan);
 		if (port == (int)b->in)
 			return;
 		if (port > 0 && (uint32_t)port < b->v->max_port && b->v->ports[port].port &&
@@ -264,7 +264,7 @@ static bool dp_modifies_after(const struct action_list *al, unsigned i)
 }
 
 static void dp_execute(struct dp_burst *b, struct pbuf *pkt, struct flow_key *key, uint32_t hash,
-		       const struct action_list *al, struct dp_memo *m)
+		       const struct action_list *al)
 {
 	for (unsigned i = 0; i < al->n && pkt; i++) {
 		const struct action *a = &al->a[i];
@@ -275,11 +275,10 @@ static void dp_execute(struct dp_burst *b, struct pbuf *pkt, struct flow_key *ke
 			dp_out(b, a->port, dp_modifies_after(al, i) ? dp_clone(b, pkt) : pkt, hash);
 			break;
 		case ACT_NORMAL:
-			/* The memo's key is the parsed one: only valid when nothing ran before. */
-			dp_normal(b, pkt, key, hash, true, i == 0 ? m : NULL);
+			dp_normal(b, pkt, key, hash, true);
 			break;
 		case ACT_FLOOD:
-			dp_normal(b, pkt, key, hash, false, NULL);
+			dp_normal(b, pkt, key, hash, false);
 			break;
 		case ACT_PUSH_VLAN:
 			if (pkt_vlan_push(pkt, (uint16_t)(a->vid | (uint16_t)a->pcp << 13)) == 0)
@@ -429,6 +428,7 @@ void dp_pipeline_run(struct dp_thread *t, const struct dp_view *v, uint32_t in, 
 	b->n_clones = 0;
 	m->valid = false;
 	m->strikes = 0;
+	b->l2.valid = false;
 	for (unsigned i = 0; i < n; i++) {
 		struct pbuf *pkt = pkts[i];
 		if (RS_UNLIKELY(pkt->len < 14)) {
@@ -449,7 +449,7 @@ void dp_pipeline_run(struct dp_thread *t, const struct dp_view *v, uint32_t in, 
 		/* The memo stays this frame's own until an action changes the key. */
 		struct dp_memo *mine = m->valid ? m : NULL;
 		if (!v->cls) {
-			dp_normal(b, pkt, &key, hash, true, mine);
+			dp_normal(b, pkt, &key, hash, true);
 			continue;
 		}
 		const struct cls_rule *rule;
@@ -464,7 +464,7 @@ void dp_pipeline_run(struct dp_thread *t, const struct dp_view *v, uint32_t in, 
 			continue;
 		}
 		dp_tally_rule(t, &ty, rule, pkt->len);
-		dp_execute(b, pkt, &key, hash, &rule->actions, mine);
+		dp_execute(b, pkt, &key, hash, &rule->actions);
 	}
 	rs_stat_add(&t->pc[in].rx_packets, ty.rx_packets);
 	rs_stat_add(&t->pc[in].rx_bytes, ty.rx_bytes);
