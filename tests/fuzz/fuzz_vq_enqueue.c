@@ -2,9 +2,11 @@
  * fuzz_vq_enqueue.c - libFuzzer target for the guest RX path: the input is a
  * guest memory image with a split ring of receive chains (format in
  * fuzz_vq_common.h) and four frame lengths; a few enqueue bursts copy the
- * frames in, with or without MRG_RXBUF. No crash, no byte written outside
- * guest memory, always terminating, and the used index we publish matches
- * our copy.
+ * frames in, with or without MRG_RXBUF. Two of the four frames are split
+ * when longer than PBUF_SPLIT_HEAD (copy once, pbuf.h): their tail comes
+ * from another buffer, as from a sender guest's memory. No crash, no byte
+ * written outside guest memory or read outside the frames, always
+ * terminating, and the used index we publish matches our copy.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct fuzz_guest g;
 	static struct pbuf_pool pool;
 	static struct pbuf *pkts[4];
+	static uint8_t tail_src[2][9216]; /* the split frames' tails */
 
 	if (!pool.count) {
 		if (pbuf_pool_init(&pool, 4, 9216))
@@ -35,6 +38,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pkts[i]->len = g.lens[i];
 		pkts[i]->ol.flags = (uint8_t)i;
 		pkts[i]->ol.gso_size = g.lens[i];
+		bool split = (i & 1) && g.lens[i] > PBUF_SPLIT_HEAD;
+		pkts[i]->head = PBUF_SPLIT_HEAD;
+		pkts[i]->tail = split ? tail_src[i / 2] : NULL;
 	}
 	for (int round = 0; round < 4; round++) {
 		/* used->idx is guest memory: only a burst that published sets it,
