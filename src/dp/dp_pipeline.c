@@ -314,6 +314,12 @@ static void dp_flush_port(struct dp_burst *b, uint32_t port)
 	uint8_t qsel[RS_ARRAY_SIZE(bt->pkts)];
 	bool done[RS_ARRAY_SIZE(bt->pkts)] = {0};
 
+	if (pv->n_txq == 1) { /* one queue: no grouping, no division per frame */
+		dp_ol_tx(b->t, b->v, port, pv->txq[0], bt->pkts, bt->n);
+		bt->n = 0;
+		b->has_batch[port] = 0;
+		return;
+	}
 	for (unsigned i = 0; i < bt->n; i++)
 		qsel[i] = pv->txq[bt->hash[i] % pv->n_txq];
 	for (unsigned i = 0; i < bt->n; i++) {

@@ -61,6 +61,15 @@ static uint32_t vq_cur_write(struct vq_cur *k, const void *src, uint32_t len)
 	return vq_cur_move(k, (uint8_t *)src, len, VQ_CUR_WRITE);
 }
 
+/* Copies a virtio-net header: two fixed sizes, so the copy is inlined, never a call. */
+static inline void vq_hdr_copy(void *dst, const void *src, uint16_t hdr_len)
+{
+	if (hdr_len == VIRTIO_NET_HDR_LEN_MRG)
+		memcpy(dst, src, VIRTIO_NET_HDR_LEN_MRG);
+	else
+		memcpy(dst, src, VIRTIO_NET_HDR_LEN_LEGACY);
+}
+
 /* Writes bytes [off, off + len) of frame 'p' (split or not, pbuf.h) at the position 'k'. */
 static void vq_cur_write_frame(struct vq_cur *k, const struct pbuf *p, uint32_t off, uint32_t len)
 {
@@ -195,7 +204,7 @@ static int vq_tx_one(struct vq *vq, struct pbuf_pool *pool, const struct vq_chai
 	struct virtio_net_hdr h = {0};
 	if (RS_LIKELY(c->nr_out == 1)) { /* header and frame in one piece */
 		const uint8_t *g = c->iov[0].base;
-		memcpy(&h, g, vq->hdr_len);
+		vq_hdr_copy(&h, g, vq->hdr_len);
 		if (ref && frame > VQ_REF_MIN) {
 			memcpy(p->data, g + vq->hdr_len, PBUF_SPLIT_HEAD);
 			p->head = PBUF_SPLIT_HEAD;
@@ -333,7 +342,7 @@ static void vq_rx_write(const struct vq *vq, const struct vq_chain *c,
 {
 	if (RS_LIKELY(c->nr_in == 1)) {
 		uint8_t *g = c->iov[0].base;
-		memcpy(g, h, vq->hdr_len);
+		vq_hdr_copy(g, h, vq->hdr_len);
 		pbuf_copy_frame(p, g + vq->hdr_len);
 		return;
 	}
