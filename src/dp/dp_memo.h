@@ -28,7 +28,6 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../lib/compiler.h"
 #include "../net/flow.h"
 #include "../net/pkt_parse.h"
 

@@ -446,20 +446,19 @@ void dp_pipeline_run(struct dp_thread *t, const struct dp_view *v, uint32_t in, 
 			continue;
 		ty.rx_packets++;
 		ty.rx_bytes += pkt->len;
-		unsigned hits_before = memo_hits;
 		uint32_t hash;
 		if (!dp_flow_of(b, pkt, &key, &hash, &memo_hits)) {
 			rs_stat_add(&t->pc[in].drop_port_security, 1);
 			continue;
 		}
-		/* The memo stays this frame's own until an action changes the key. */
+		/* The memo is this frame's own (a hit, or stored with no rule yet). */
 		struct dp_memo *mine = m->valid ? m : NULL;
 		if (!v->cls) {
 			dp_normal(b, pkt, &key, hash, true);
 			continue;
 		}
 		const struct cls_rule *rule;
-		if (mine && memo_hits != hits_before && mine->rule)
+		if (mine && mine->rule)
 			rule = mine->rule;
 		else
 			rule = dp_classify(t, v, &key, hash, in);

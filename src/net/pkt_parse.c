@@ -380,8 +380,7 @@ int pkt_parse(const uint8_t *frame, uint32_t len, uint32_t in_port, struct flow_
 	return c.meta->flags & PKT_ERR_MASK;
 }
 
-/* Bytes of the L4 header at l4_ofs pkt_parse_l4() reads: TCP ports and data offset, ports, type and
- * code. */
+/* Bytes of the L4 header pkt_parse_l4() reads: ports (and TCP's data offset), or type and code. */
 static uint32_t pkt_l4_read(uint8_t proto, bool ipv6)
 {
 	switch (pkt_l4_min(proto, ipv6) ? proto : 0) {
