@@ -163,6 +163,10 @@ for v in $VARIANTS; do
     e2e_untrack "$fe_pid"
 done
 
+# testpmd's virtio-user acks VIRTIO_F_IN_ORDER when offered: the variants
+# above ran its in-order paths, which rely on the switch using buffers in order.
+grep -q 'vm1: front-end acked features .* in_order' "$RSD_LOG" ||
+    vfail "vm1: testpmd did not negotiate in_order ($(grep -m1 'acked features' "$RSD_LOG"))"
 e2e_ringctl pmd-show >&2
 e2e_stop_rsd
 ((fails == 0)) || e2e_fail "$fails check(s) failed"

@@ -190,6 +190,7 @@ int fe_setup_rings(struct fe *fe)
 				   fe->cfg.straddle);
 		if (err < 0)
 			return fe_fail(fe, err, "queue %u layout: %s", q, strerror(-err));
+		fe->vq[q].in_order = fe->features & VIRTIO_BIT(VIRTIO_F_IN_ORDER);
 	}
 	err = fe_send_mem_table(fe);
 	for (uint16_t q = 0; q < fe->nqueues && !err; q++)

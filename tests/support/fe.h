@@ -43,7 +43,8 @@
 #define FE_FEATURES_SUPPORTED                                                                      \
 	(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) |                     \
 	 VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX) | VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) |           \
-	 VIRTIO_BIT(VIRTIO_NET_F_MQ) | VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES))
+	 VIRTIO_BIT(VIRTIO_NET_F_MQ) | VIRTIO_BIT(VHOST_USER_F_PROTOCOL_FEATURES) |                \
+	 VIRTIO_BIT(VIRTIO_F_IN_ORDER))
 
 /*
  * The checksum and segmentation offloads (5.1.3) a test may ask the
@@ -109,6 +110,7 @@ struct fe_vq {
 	uint16_t qid;
 	uint16_t num;
 	bool event_idx;
+	bool in_order;		 /* VIRTIO_F_IN_ORDER: used entries must follow the avail order */
 	struct virtq_desc *desc; /* in guest memory */
 	struct virtq_avail *avail;
 	struct virtq_used *used;

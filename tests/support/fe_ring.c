@@ -184,12 +184,16 @@ int fe_vq_get_used(struct fe_vq *vq, uint16_t *head, uint32_t *len, uint64_t *er
 		(*errors)++;
 		return -EPROTO;
 	}
-	struct virtq_used_elem e = vq->used->ring[vq->last_used & (vq->num - 1)];
+	uint16_t slot = vq->last_used & (vq->num - 1);
+	struct virtq_used_elem e = vq->used->ring[slot];
 	vq->last_used++;
 	uint32_t id = vle32_to_cpu(e.id);
 	*head = (uint16_t)id;
 	*len = vle32_to_cpu(e.len);
-	if (id >= vq->num || vq->chain_len[id] == 0) {
+	/* In order, used entry k is the chain of avail slot k: inflight <= num,
+	 * so that slot has not been rewritten since. */
+	bool out_of_order = vq->in_order && id != vle16_to_cpu(vq->avail->ring[slot]);
+	if (id >= vq->num || vq->chain_len[id] == 0 || out_of_order) {
 		(*errors)++;
 		return -EPROTO;
 	}

@@ -728,6 +728,60 @@ static void roundtrip(uint64_t rx_features, uint32_t rx_buf_len)
 	pbuf_pool_fini(&pool);
 }
 
+/* Every used entry so far names the chain of the same avail slot (VIRTIO_F_IN_ORDER). */
+static void check_in_order(const struct gsim *g)
+{
+	for (uint16_t k = 0; k != g->used->idx; k++)
+		assert_int_equal(gsim_used(g, k).id, g->avail->ring[k & (g->size - 1)]);
+}
+
+/*
+ * VIRTIO_F_IN_ORDER is offered (vhost_dev.c): every path must use the
+ * buffers in the order they were made available, dropped and held ones too.
+ */
+static void test_in_order(void **state)
+{
+	(void)state;
+	struct gsim g, r;
+	struct pbuf_pool pool;
+	struct pbuf *pkts[8];
+	assert_int_equal(pbuf_pool_init(&pool, 8, 2048), 0);
+	assert_int_equal(gsim_init(&g, 256, F_V1 | F_MRG, 0, 65536), 0);
+	assert_int_equal(gsim_init(&r, 256, F_V1 | F_MRG, 0, 65536), 0);
+
+	/* TX: copied, too big, too many pieces, split (held until release), copied */
+	tx(&g, 60, 1, 1);
+	tx(&g, 3000, 2, 1);
+	tx(&g, 200, 3, VQ_MAX_IOV + 1);
+	tx(&g, 1514, 4, 1);
+	tx(&g, 100, 5, 3);
+	assert_int_equal(vq_dequeue_burst_ref(&g.vq, &pool, pkts, 3), 1); /* two chains dropped */
+	assert_int_equal(vq_dequeue_burst_ref(&g.vq, &pool, pkts + 1, 2), 2);
+	assert_non_null(pkts[1]->tail);
+	assert_int_equal(g.used->idx, 0);
+	assert_int_equal(vq_dequeue_release(&g.vq), 5);
+	check_in_order(&g);
+
+	/* RX: one buffer, spread over three, a chain with too many pieces, one */
+	gsim_rx(&r, 2048, 1);
+	gsim_rx(&r, 600, 1);
+	gsim_rx(&r, 600, 2);
+	gsim_rx(&r, 600, 1);
+	gsim_rx(&r, 600, 1);
+	gsim_rx(&r, 1000, VQ_MAX_IOV + 1);
+	gsim_rx(&r, 2048, 1);
+	assert_int_equal(vq_enqueue_burst(&r.vq, pkts, 3), 3);
+	assert_int_equal(r.used->idx, 5); /* 60 B, 1514 B over three buffers, 100 B */
+	assert_int_equal(vq_enqueue_burst(&r.vq, &pkts[1], 1), 0); /* too many pieces: dropped */
+	assert_int_equal(vq_enqueue_burst(&r.vq, &pkts[0], 1), 1);
+	assert_int_equal(r.used->idx, 7);
+	check_in_order(&r);
+	pbuf_free_bulk(&pool, pkts, 3);
+	gsim_fini(&r);
+	gsim_fini(&g);
+	pbuf_pool_fini(&pool);
+}
+
 static void test_roundtrip(void **state)
 {
 	(void)state;
@@ -757,6 +811,7 @@ int main(void)
 	    cmocka_unit_test(test_rx_too_many_iov),
 	    cmocka_unit_test(test_rx_header_across_regions),
 	    cmocka_unit_test(test_rx_buffer_over_own_ring),
+	    cmocka_unit_test(test_in_order),
 	    cmocka_unit_test(test_roundtrip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
