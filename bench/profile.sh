@@ -8,7 +8,9 @@
 # forwarded. Deterministic, unlike timings on a shared machine.
 # Usage: bench/profile.sh [p2p|normal] [SIZE] [SECS]   (RS_BUILD as bench/run.sh)
 # PROF_FLOWS=N: rs_gen's flows (consecutive frames belong to different flows);
-# PROF_OUT: where the callgrind data is kept. valgrind runs with --fair-sched:
+# PROF_OUT: where the callgrind data is kept. PROF_TOGGLE: the --toggle-collect
+# options (--toggle-collect=dp_thread_main: the whole forwarding loop, the way
+# to compare builds that inline differently). valgrind runs with --fair-sched:
 # without it the busy forwarding thread starves the control thread.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
@@ -18,7 +20,7 @@ ninja -C "$RS_BUILD" ringswitchd ringctl bench/rs_gen >/dev/null
 W="$(mktemp -d)"
 trap 'kill $RSD 2>/dev/null; wait $RSD 2>/dev/null; rm -rf "$W"' EXIT
 printf 'set pmd-cores=1 poll-mode=busy log-level=warn\nadd-port vm1 vhost-user-server\nadd-port vm2 vhost-user-server\n' >"$W/rs.conf"
-valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$W/cg.out" --toggle-collect=pv_rx_burst --toggle-collect=dp_pipeline_run \
+valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file="$W/cg.out" ${PROF_TOGGLE:---toggle-collect=pv_rx_burst --toggle-collect=dp_pipeline_run} \
 	"$RS_BUILD/ringswitchd" --foreground --run-dir "$W" --config "$W/rs.conf" >"$W/rsd.log" 2>&1 &
 RSD=$!
 for i in $(seq 300); do [ -S "$W/ctl.sock" ] && "$RS_BUILD/ringctl" --run-dir "$W" show >/dev/null 2>&1 && break; sleep 0.1; done

@@ -263,9 +263,21 @@ static bool dp_modifies_after(const struct action_list *al, unsigned i)
 	return false;
 }
 
-static void dp_execute(struct dp_burst *b, struct pbuf *pkt, struct flow_key *key, uint32_t hash,
-		       const struct action_list *al)
+/* The key the actions may change: 'own', a copy of 'key' made at the first change. */
+static struct flow_key *dp_key_own(struct flow_key *own, const struct flow_key **key)
 {
+	if (*key != own)
+		*own = **key;
+	*key = own;
+	return own;
+}
+
+/* Runs 'al' on 'pkt'; 'key' may be the memo's, so it is copied before any change. */
+static void dp_execute(struct dp_burst *b, struct pbuf *pkt, const struct flow_key *key,
+		       uint32_t hash, const struct action_list *al)
+{
+	struct flow_key own;
+
 	for (unsigned i = 0; i < al->n && pkt; i++) {
 		const struct action *a = &al->a[i];
 		switch (a->type) {
@@ -282,20 +294,20 @@ static void dp_execute(struct dp_burst *b, struct pbuf *pkt, struct flow_key *ke
 			break;
 		case ACT_PUSH_VLAN:
 			if (pkt_vlan_push(pkt, (uint16_t)(a->vid | (uint16_t)a->pcp << 13)) == 0)
-				key->vlan_tci = htons((uint16_t)(a->vid | (uint16_t)a->pcp << 13 |
-								 FLOW_VLAN_PRESENT));
+				dp_key_own(&own, &key)->vlan_tci = htons((
+				    uint16_t)(a->vid | (uint16_t)a->pcp << 13 | FLOW_VLAN_PRESENT));
 			break;
 		case ACT_POP_VLAN:
 			if (pkt_vlan_pop(pkt) == 0)
-				key->vlan_tci = 0;
+				dp_key_own(&own, &key)->vlan_tci = 0;
 			break;
 		case ACT_SET_ETH_SRC:
 			pkt_set_eth_src(pkt, &a->mac);
-			key->dl_src = a->mac;
+			dp_key_own(&own, &key)->dl_src = a->mac;
 			break;
 		case ACT_SET_ETH_DST:
 			pkt_set_eth_dst(pkt, &a->mac);
-			key->dl_dst = a->mac;
+			dp_key_own(&own, &key)->dl_dst = a->mac;
 			break;
 		default: /* ACT_DROP */
 			return;
@@ -379,18 +391,19 @@ static const struct cls_rule *dp_classify(struct dp_thread *t, const struct dp_v
 }
 
 /*
- * Parses 'pkt' into 'key' and fills what the pipeline derives from the key
- * alone, reusing the memo when the frame is the memoised flow. Returns false
- * when port security drops the frame.
+ * Points '*keyp' at the key of 'pkt' (the memo's when the frame is the
+ * memoised flow, else 'key' parsed afresh) and fills what the pipeline
+ * derives from the key alone. Returns false when port security drops the
+ * frame.
  */
-static bool dp_flow_of(struct dp_burst *b, struct pbuf *pkt, struct flow_key *key, uint32_t *hash,
-		       unsigned *memo_hits)
+static bool dp_flow_of(struct dp_burst *b, struct pbuf *pkt, struct flow_key *key,
+		       const struct flow_key **keyp, uint32_t *hash, unsigned *memo_hits)
 {
 	struct dp_memo *m = &b->memo;
 	const struct dp_port_sec *sec = &b->v->ports[b->in].sec;
 
 	if (dp_memo_match(m, pkt->data, pkt->len, pbuf_head_len(pkt))) {
-		*key = m->key;
+		*keyp = &m->key;
 		*hash = m->hash;
 		m->strikes = 0;
 		(*memo_hits)++;
@@ -398,6 +411,7 @@ static bool dp_flow_of(struct dp_burst *b, struct pbuf *pkt, struct flow_key *ke
 	}
 	if (m->valid)
 		m->strikes++;
+	*keyp = key;
 	struct pkt_meta meta;
 	int err = pkt_parse(pkt->data, pkt->len, b->in, key, &meta);
 	bool want = m->strikes < DP_MEMO_STRIKES;
@@ -424,7 +438,8 @@ void dp_pipeline_run(struct dp_thread *t, const struct dp_view *v, uint32_t in, 
 	struct dp_burst *b = t->burst;
 	struct dp_memo *m = &b->memo;
 	struct dp_tally ty = {0};
-	struct flow_key key;
+	struct flow_key parsed;
+	const struct flow_key *key;
 	unsigned memo_hits = 0;
 
 	b->t = t;
@@ -447,21 +462,21 @@ void dp_pipeline_run(struct dp_thread *t, const struct dp_view *v, uint32_t in, 
 		ty.rx_packets++;
 		ty.rx_bytes += pkt->len;
 		uint32_t hash;
-		if (!dp_flow_of(b, pkt, &key, &hash, &memo_hits)) {
+		if (!dp_flow_of(b, pkt, &parsed, &key, &hash, &memo_hits)) {
 			rs_stat_add(&t->pc[in].drop_port_security, 1);
 			continue;
 		}
 		/* The memo is this frame's own (a hit, or stored with no rule yet). */
 		struct dp_memo *mine = m->valid ? m : NULL;
 		if (!v->cls) {
-			dp_normal(b, pkt, &key, hash, true);
+			dp_normal(b, pkt, key, hash, true);
 			continue;
 		}
 		const struct cls_rule *rule;
 		if (mine && mine->rule)
 			rule = mine->rule;
 		else
-			rule = dp_classify(t, v, &key, hash, in);
+			rule = dp_classify(t, v, key, hash, in);
 		if (mine)
 			mine->rule = rule;
 		if (!rule) {
@@ -469,7 +484,7 @@ void dp_pipeline_run(struct dp_thread *t, const struct dp_view *v, uint32_t in, 
 			continue;
 		}
 		dp_tally_rule(t, &ty, rule, pkt->len);
-		dp_execute(b, pkt, &key, hash, &rule->actions);
+		dp_execute(b, pkt, key, hash, &rule->actions);
 	}
 	rs_stat_add(&t->pc[in].rx_packets, ty.rx_packets);
 	rs_stat_add(&t->pc[in].rx_bytes, ty.rx_bytes);

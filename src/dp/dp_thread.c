@@ -195,20 +195,27 @@ static void *dp_thread_main(void *arg)
 		if (moved) {
 			rs_stat_add(&t->packets, moved);
 			rs_stat_add(&t->busy_cycles, cycles);
-			last_work = now_ns();
+			last_work = 0; /* read the clock at the first idle poll, not per burst */
 		} else {
 			rs_stat_add(&t->idle_cycles, cycles);
-			if (!atomic_load_explicit(&t->dp->busy_poll, memory_order_relaxed) &&
-			    now_ns() - last_work >=
-				atomic_load_explicit(&t->dp->idle_ns, memory_order_relaxed)) {
-				uint64_t s0 = dp_rdtsc();
-				dp_try_sleep(t, v);
-				rs_stat_add(&t->idle_cycles, dp_rdtsc() - s0);
-				last_work = now_ns();
+			if (!atomic_load_explicit(&t->dp->busy_poll, memory_order_relaxed)) {
+				uint64_t now = now_ns();
+				if (last_work == 0)
+					last_work = now;
+				if (now - last_work >=
+				    atomic_load_explicit(&t->dp->idle_ns, memory_order_relaxed)) {
+					uint64_t s0 = dp_rdtsc();
+					dp_try_sleep(t, v);
+					rs_stat_add(&t->idle_cycles, dp_rdtsc() - s0);
+					last_work = now_ns();
+				}
 			}
 		}
-		/* Quiescent point: nothing of 'v' is held past here. */
-		atomic_fetch_add_explicit(&t->seq, 1, memory_order_release);
+		/* Quiescent point: nothing of 'v' is held past here. Only this
+		 * thread writes seq: a release store, not a locked increment. */
+		atomic_store_explicit(&t->seq,
+				      atomic_load_explicit(&t->seq, memory_order_relaxed) + 1,
+				      memory_order_release);
 	}
 	atomic_store(&t->sleeping, true);
 	return NULL;

@@ -21,6 +21,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "copy.h"
+
 #define PBUF_HEADROOM 128
 /* Bytes of a split frame copied into data[]: every header the switch parses or rewrites. */
 #define PBUF_SPLIT_HEAD 128
@@ -96,7 +98,7 @@ static inline uint32_t pbuf_head_len(const struct pbuf *p)
 static inline void pbuf_copy_frame(const struct pbuf *p, uint8_t *dst)
 {
 	uint32_t h = pbuf_head_len(p);
-	memcpy(dst, p->data, h);
+	rs_copy(dst, p->data, h);
 	if (p->tail) /* memmove: a hostile guest may overlap its RX and TX buffers */
 		memmove(dst + h, p->tail, p->len - h);
 }

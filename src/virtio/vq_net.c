@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../lib/compiler.h"
+#include "../lib/copy.h"
 
 /* A read/write position over the pieces of a chain. */
 struct vq_cur {
@@ -210,7 +211,7 @@ static int vq_tx_one(struct vq *vq, struct pbuf_pool *pool, const struct vq_chai
 			p->head = PBUF_SPLIT_HEAD;
 			p->tail = g + vq->hdr_len + PBUF_SPLIT_HEAD;
 		} else {
-			memcpy(p->data, g + vq->hdr_len, frame);
+			rs_copy(p->data, g + vq->hdr_len, frame);
 		}
 		p->len = frame;
 	} else {
