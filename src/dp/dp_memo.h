@@ -1,7 +1,8 @@
 /*
  * dp_memo.h - the burst's memos. The flow memo: what the pipeline decided
  * for the previous frame of a burst (its parsed key, steering hash,
- * port-security verdict and classifier rule), reused for the next frame when
+ * port-security verdict, classifier rule, and normal's destination when the
+ * frame went unchanged to one port), reused for the next frame when
  * that frame is provably the same flow. A burst is mostly one flow (a TCP
  * window, a generator's stream), and OVS groups each batch per flow for the
  * same reason. The L2 memo: normal's learning decision for the last pair of
@@ -15,7 +16,8 @@
  * any action changed it. The IP id and checksum and TCP sequence numbers are
  * not among them, so the segments of one TCP stream match too. A hit yields
  * exactly the key a new parse would, and everything derived from the key in
- * the same view (hash, verdicts, rule) is the same too. Frames the parser
+ * the same view (hash, verdicts, rule) is the same too; normal's destination
+ * is the L2 memo's answer for the same addresses in the same burst. Frames the parser
  * flagged as anomalous are never memoised. A burst whose flows interleave
  * stops memoising after DP_MEMO_STRIKES misses in a row, so it pays for at
  * most that many copies. Both live in the per-thread burst scratch space and
@@ -46,6 +48,7 @@ struct dp_memo {
 	uint32_t extent;	     /* one past the last byte under the mask */
 	uint32_t hash;		     /* pkt_flow_hash of the key */
 	const struct cls_rule *rule; /* the classifier's verdict (NULL: no rule) */
+	uint32_t normal_port;	     /* normal's one destination for the frame as it is, or 0 */
 	struct flow_key key;	     /* as parsed, before any action changed it */
 	uint8_t hdr[DP_MEMO_HDR_MAX];
 	uint8_t mask[DP_MEMO_HDR_MAX]; /* pkt_parse_mask() */
@@ -73,6 +76,7 @@ static inline void dp_memo_store(struct dp_memo *m, const uint8_t *data, uint32_
 	m->hash = hash;
 	m->sec_ok = sec_ok;
 	m->rule = NULL;
+	m->normal_port = 0;
 	m->key = *key;
 	memcpy(m->hdr, data, ext);
 }

@@ -174,16 +174,18 @@ static int dp_normal_learn(struct dp_burst *b, const struct flow_key *key, uint1
 /*
  * The L2 learning switch: learn the source, forward to the known destination
  * in the same VLAN, else flood the VLAN; never back out of the ingress port.
- * 'learn' is false for the flood action.
+ * 'learn' is false for the flood action. Returns the destination port when
+ * the frame went, unchanged, to that one port (the same key in the same
+ * burst goes there too: dp_normal_learn's memo), else 0.
  */
-static void dp_normal(struct dp_burst *b, struct pbuf *pkt, const struct flow_key *key,
-		      uint32_t hash, bool learn)
+static uint32_t dp_normal(struct dp_burst *b, struct pbuf *pkt, const struct flow_key *key,
+			  uint32_t hash, bool learn)
 {
 	struct dp_thread *t = b->t;
 	int vlan = dp_ingress_vlan(&b->v->ports[b->in], key);
 	if (vlan < 0) {
 		rs_stat_add(&t->pc[b->in].drop_vlan, 1);
-		return;
+		return 0;
 	}
 	/* Work on the untagged frame: egress adds the tag back where a trunk wants it. */
 	struct dp_variants var = {.untagged = pkt, .vlan = (uint16_t)vlan};
@@ -191,20 +193,23 @@ static void dp_normal(struct dp_burst *b, struct pbuf *pkt, const struct flow_ke
 		var.pcp = ntohs(key->vlan_tci) >> FLOW_VLAN_PCP_SHIFT;
 		struct pbuf *c = dp_clone(b, pkt);
 		if (!c || pkt_vlan_pop(c))
-			return;
+			return 0;
 		var.untagged = c;
 	}
 	if (learn) {
 		int port = dp_normal_learn(b, key, (uint16_t)vlan);
 		if (port == (int)b->in)
-			return;
+			return 0;
 		if (port > 0 && (uint32_t)port < b->v->max_port && b->v->ports[port].port &&
 		    dp_port_in_vlan(&b->v->ports[port], var.vlan)) {
-			dp_out_vlan(b, &var, (uint32_t)port, hash);
-			return;
+			struct pbuf *out = dp_variant_for(b, &var, &b->v->ports[port]);
+			if (out)
+				dp_out(b, (uint32_t)port, out, hash);
+			return out == pkt ? (uint32_t)port : 0;
 		}
 	}
 	dp_flood(b, &var, hash);
+	return 0;
 }
 
 /* ---- port security ---- */
@@ -278,6 +283,11 @@ static void dp_execute(struct dp_burst *b, struct pbuf *pkt, const struct flow_k
 {
 	struct flow_key own;
 
+	if (al->n == 1 && al->a[0].type == ACT_OUTPUT) { /* the commonest list: no clone */
+		if (al->a[0].port != b->in)
+			dp_out(b, al->a[0].port, pkt, hash);
+		return;
+	}
 	for (unsigned i = 0; i < al->n && pkt; i++) {
 		const struct action *a = &al->a[i];
 		switch (a->type) {
@@ -287,10 +297,10 @@ static void dp_execute(struct dp_burst *b, struct pbuf *pkt, const struct flow_k
 			dp_out(b, a->port, dp_modifies_after(al, i) ? dp_clone(b, pkt) : pkt, hash);
 			break;
 		case ACT_NORMAL:
-			dp_normal(b, pkt, key, hash, true);
+			(void)dp_normal(b, pkt, key, hash, true);
 			break;
 		case ACT_FLOOD:
-			dp_normal(b, pkt, key, hash, false);
+			(void)dp_normal(b, pkt, key, hash, false);
 			break;
 		case ACT_PUSH_VLAN:
 			if (pkt_vlan_push(pkt, (uint16_t)(a->vid | (uint16_t)a->pcp << 13)) == 0)
@@ -362,16 +372,20 @@ struct dp_tally {
 	uint64_t rule_packets, rule_bytes;
 };
 
-static void dp_tally_rule(struct dp_thread *t, struct dp_tally *ty, const struct cls_rule *rule,
-			  uint32_t len)
+/* Adds the run of frames of ty->rule to its counters and starts a run of 'rule'. */
+static void dp_tally_flush(struct dp_thread *t, struct dp_tally *ty, const struct cls_rule *rule)
 {
-	if (ty->rule != rule) {
-		if (ty->rule)
-			cls_stats_add(t->cstats, ty->rule, ty->rule_packets, ty->rule_bytes,
-				      t->now_s);
-		ty->rule = rule;
-		ty->rule_packets = ty->rule_bytes = 0;
-	}
+	if (ty->rule)
+		cls_stats_add(t->cstats, ty->rule, ty->rule_packets, ty->rule_bytes, t->now_s);
+	ty->rule = rule;
+	ty->rule_packets = ty->rule_bytes = 0;
+}
+
+static inline void dp_tally_rule(struct dp_thread *t, struct dp_tally *ty,
+				 const struct cls_rule *rule, uint32_t len)
+{
+	if (RS_UNLIKELY(ty->rule != rule))
+		dp_tally_flush(t, ty, rule);
 	ty->rule_packets++;
 	ty->rule_bytes += len;
 }
@@ -469,7 +483,12 @@ void dp_pipeline_run(struct dp_thread *t, const struct dp_view *v, uint32_t in, 
 		/* The memo is this frame's own (a hit, or stored with no rule yet). */
 		struct dp_memo *mine = m->valid ? m : NULL;
 		if (!v->cls) {
-			dp_normal(b, pkt, key, hash, true);
+			if (mine && mine->normal_port)
+				dp_out(b, mine->normal_port, pkt, hash);
+			else if (mine)
+				mine->normal_port = dp_normal(b, pkt, key, hash, true);
+			else
+				(void)dp_normal(b, pkt, key, hash, true);
 			continue;
 		}
 		const struct cls_rule *rule;
@@ -489,7 +508,7 @@ void dp_pipeline_run(struct dp_thread *t, const struct dp_view *v, uint32_t in, 
 	rs_stat_add(&t->pc[in].rx_packets, ty.rx_packets);
 	rs_stat_add(&t->pc[in].rx_bytes, ty.rx_bytes);
 	rs_stat_add(&t->memo_hits, memo_hits);
-	dp_tally_rule(t, &ty, NULL, 0);
+	dp_tally_flush(t, &ty, NULL);
 	for (unsigned d = 0; d < b->n_dest; d++)
 		dp_flush_port(b, b->dest[d]);
 	pbuf_free_bulk(&t->pool, pkts, n);

@@ -43,6 +43,15 @@ static inline void rs_copy(void *dst, const void *src, size_t len)
 		memcpy(d, s, len);
 		return;
 	}
+	if (len <= 64) { /* two or four pieces, the last ones overlapping, no loop */
+		rs_copy16(d, s);
+		if (len > 32) {
+			rs_copy16(d + 16, s + 16);
+			rs_copy16(d + len - 32, s + len - 32);
+		}
+		rs_copy16(d + len - 16, s + len - 16);
+		return;
+	}
 	for (size_t off = 0; off + 16 < len; off += 16)
 		rs_copy16(d + off, s + off);
 	rs_copy16(d + len - 16, s + len - 16);

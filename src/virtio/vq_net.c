@@ -177,6 +177,54 @@ static bool vq_ahead_chain(const struct vq_ahead *a, unsigned k, struct vq_chain
 	return true;
 }
 
+/* A pbuf for a TX frame of 'frame' bytes: 1 with '*out', 0 dropped (too big), -ENOBUFS. */
+static int vq_tx_alloc(struct vq *vq, struct pbuf_pool *pool, uint32_t frame, struct pbuf **out)
+{
+	if (frame > pool->data_room && (!pool->big || frame > pool->big->data_room)) {
+		rs_stat_add(&vq->stats.drop_too_big, 1);
+		return 0;
+	}
+	*out = pbuf_alloc_len(pool, frame);
+	if (!*out) {
+		rs_stat_add(&vq->stats.pool_empty, 1);
+		return -ENOBUFS;
+	}
+	return 1;
+}
+
+/*
+ * A TX chain of one readable piece ('g', 'len' bytes: header, then frame)
+ * into a pbuf; returns as vq_tx_one. The common case, taken straight from
+ * the look-ahead.
+ */
+static int vq_tx_piece(struct vq *vq, struct pbuf_pool *pool, const uint8_t *g, uint32_t len,
+		       bool ref, struct pbuf **out)
+{
+	struct virtio_net_hdr h;
+	struct pbuf *p;
+
+	/* 5.1.6.2: every packet is preceded by a struct virtio_net_hdr; a
+	 * shorter chain is malformed (DPDK CVE-2022-2132). */
+	if (len < vq->hdr_len)
+		return vq_mark_broken(vq, VQ_BROKEN_SHORT_CHAIN);
+	uint32_t frame = len - vq->hdr_len;
+	int rc = vq_tx_alloc(vq, pool, frame, &p);
+	if (rc <= 0)
+		return rc;
+	vq_hdr_copy(&h, g, vq->hdr_len); /* the offload fields are all in the legacy part */
+	if (ref && frame > VQ_REF_MIN) {
+		memcpy(p->data, g + vq->hdr_len, PBUF_SPLIT_HEAD);
+		p->head = PBUF_SPLIT_HEAD;
+		p->tail = g + vq->hdr_len + PBUF_SPLIT_HEAD;
+	} else {
+		rs_copy(p->data, g + vq->hdr_len, frame);
+	}
+	p->len = frame;
+	vq_hdr_to_ol(&h, &p->ol);
+	*out = p;
+	return 1;
+}
+
 /*
  * One validated TX chain into a pbuf. Returns 1 with '*out' set, 0 when the
  * frame is dropped (chain still completed), -ENOBUFS when the pool is empty
@@ -188,37 +236,19 @@ static int vq_tx_one(struct vq *vq, struct pbuf_pool *pool, const struct vq_chai
 	/* 5.1.6.2: transmit buffers are device-readable only. */
 	if (c->nr_in != 0 || c->in_len != 0)
 		return vq_mark_broken(vq, VQ_BROKEN_DESC_DIR);
-	/* 5.1.6.2: every packet is preceded by a struct virtio_net_hdr; a
-	 * shorter chain is malformed (DPDK CVE-2022-2132). */
+	if (c->nr_out == 1) /* header and frame in one piece */
+		return vq_tx_piece(vq, pool, c->iov[0].base, c->out_len, ref, out);
 	if (c->out_len < vq->hdr_len)
 		return vq_mark_broken(vq, VQ_BROKEN_SHORT_CHAIN);
 	uint32_t frame = c->out_len - vq->hdr_len;
-	if (frame > pool->data_room && (!pool->big || frame > pool->big->data_room)) {
-		rs_stat_add(&vq->stats.drop_too_big, 1);
-		return 0;
-	}
-	struct pbuf *p = pbuf_alloc_len(pool, frame);
-	if (!p) {
-		rs_stat_add(&vq->stats.pool_empty, 1);
-		return -ENOBUFS;
-	}
-	struct virtio_net_hdr h = {0};
-	if (RS_LIKELY(c->nr_out == 1)) { /* header and frame in one piece */
-		const uint8_t *g = c->iov[0].base;
-		vq_hdr_copy(&h, g, vq->hdr_len);
-		if (ref && frame > VQ_REF_MIN) {
-			memcpy(p->data, g + vq->hdr_len, PBUF_SPLIT_HEAD);
-			p->head = PBUF_SPLIT_HEAD;
-			p->tail = g + vq->hdr_len + PBUF_SPLIT_HEAD;
-		} else {
-			rs_copy(p->data, g + vq->hdr_len, frame);
-		}
-		p->len = frame;
-	} else {
-		struct vq_cur k = {.iov = c->iov, .n = c->nr_out};
-		vq_cur_read(&k, &h, vq->hdr_len);
-		p->len = vq_cur_read(&k, p->data, frame); /* == frame: out_len sums the pieces */
-	}
+	struct virtio_net_hdr h;
+	struct pbuf *p;
+	int rc = vq_tx_alloc(vq, pool, frame, &p);
+	if (rc <= 0)
+		return rc;
+	struct vq_cur k = {.iov = c->iov, .n = c->nr_out};
+	vq_cur_read(&k, &h, vq->hdr_len);
+	p->len = vq_cur_read(&k, p->data, frame); /* == frame: out_len sums the pieces */
 	vq_hdr_to_ol(&h, &p->ol);
 	*out = p;
 	return 1;
@@ -243,10 +273,13 @@ static int vq_dequeue(struct vq *vq, struct pbuf_pool *pool, struct pbuf **pkts,
 	unsigned n = RS_MIN((unsigned)pending, RS_MIN(max, VQ_BURST_MAX));
 	vq_look_ahead(vq, vq->last_avail, n, false, &a);
 	for (unsigned i = 0; i < n; i++) {
-		int rc = vq_ahead_chain(&a, i, &c) ? 0 : vq_walk_chain(vq, a.head[i], &c);
-		if (rc == 0) {
+		int rc;
+		if (RS_LIKELY(a.single[i])) /* one readable piece, as the look-ahead read it */
+			rc = vq_tx_piece(vq, pool, a.piece[i].base, a.piece[i].len, ref,
+					 &pkts[npkts]);
+		else if ((rc = vq_walk_chain(vq, a.head[i], &c)) == 0)
 			rc = vq_tx_one(vq, pool, &c, ref, &pkts[npkts]);
-		} else if (rc == -E2BIG && c.in_len != 0) {
+		else if (rc == -E2BIG && c.in_len != 0) {
 			rc = vq_mark_broken(vq, VQ_BROKEN_DESC_DIR); /* as in vq_tx_one */
 		} else if (rc == -E2BIG) {
 			rs_stat_add(&vq->stats.drop_too_many_iov, 1);
@@ -386,6 +419,31 @@ static int vq_rx_first(struct vq *vq, struct vq_rx *st)
 	return rc;
 }
 
+/*
+ * The common case, with or without MRG_RXBUF: the look-ahead found the next
+ * chain to be one writable piece with room for the header and the whole
+ * frame. Writes both and the used entry; false leaves the frame to the full
+ * path, untouched.
+ */
+static bool vq_rx_fast(struct vq *vq, struct vq_rx *st, const struct pbuf *p)
+{
+	unsigned k = (uint16_t)(st->next - st->first);
+
+	if (st->have || k >= st->ahead.n || !st->ahead.single[k])
+		return false;
+	uint8_t *g = st->ahead.piece[k].base;
+	uint32_t need = vq->hdr_len + p->len;
+	if (st->ahead.piece[k].len < need)
+		return false;
+	struct virtio_net_hdr h;
+	vq_rx_hdr(vq, p, 1, &h);
+	vq_hdr_copy(g, &h, vq->hdr_len);
+	pbuf_copy_frame(p, g + vq->hdr_len);
+	vq_used_put(vq, st->nused++, st->ahead.head[k], need);
+	st->next++;
+	return true;
+}
+
 /* Without MRG_RXBUF: the whole packet in one chain. Returns 1, 0 (dropped) or -EIO. */
 static int vq_rx_one(struct vq *vq, struct vq_rx *st, const struct pbuf *p)
 {
@@ -496,6 +554,11 @@ int vq_enqueue_burst(struct vq *vq, struct pbuf *const *pkts, unsigned n)
 	vq_look_ahead(vq, st.first, RS_MIN(n, (unsigned)(uint16_t)(st.avail_idx - st.next)), true,
 		      &st.ahead);
 	for (unsigned i = 0; i < n; i++) {
+		if (RS_LIKELY(vq_rx_fast(vq, &st, pkts[i]))) {
+			delivered++;
+			bytes += pkts[i]->len;
+			continue;
+		}
 		int rc =
 		    vq->mrg_rxbuf ? vq_rx_one_mrg(vq, &st, pkts[i]) : vq_rx_one(vq, &st, pkts[i]);
 		if (rc < 0)
