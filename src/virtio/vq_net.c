@@ -142,29 +142,52 @@ struct vq_ahead {
 /*
  * Looks at the chains of the 'n' avail slots from 'first' before a burst
  * takes them: prefetches every head descriptor, then, for each chain that is
- * one descriptor of the wanted direction, its buffer (for writing on RX), so
- * that the copies find the guest's memory on its way. The pieces found are
- * used as read; every other chain gets the full walk when taken.
+ * one descriptor of the wanted direction inside the memory region of the
+ * last translation (vq_peek_single's case, checked here with the region read
+ * once per burst: the memory table only changes while the queue is stopped),
+ * its buffer (for writing on RX), so that the copies find the guest's memory
+ * on its way. The pieces found are used as read; every other chain gets the
+ * full walk when taken.
  */
 static void vq_look_ahead(struct vq *vq, uint16_t first, unsigned n, bool writable,
 			  struct vq_ahead *a)
 {
+	const struct virtq_desc *desc = vq->desc;
+	const uint16_t mask = vq->mask, size = vq->size;
+	const uint16_t want = writable ? VIRTQ_DESC_F_WRITE : 0;
+
 	a->n = n;
 	a->writable = writable;
 	for (unsigned k = 0; k < n; k++) {
 		a->head[k] = vq_avail_head(vq, (uint16_t)(first + k));
-		__builtin_prefetch(&vq->desc[a->head[k] & vq->mask]);
+		__builtin_prefetch(&desc[a->head[k] & mask]);
 	}
+	if (vq->mem_hint >= vq->mem->nregions) {
+		memset(a->single, 0, n);
+		return;
+	}
+	const struct gmem_region *r = &vq->mem->regions[vq->mem_hint];
+	const uint64_t rgpa = r->gpa, rsize = r->size;
+	uint8_t *const rhost = r->host;
 	for (unsigned k = 0; k < n; k++) {
-		bool w;
-		a->single[k] = a->head[k] < vq->size &&
-			       vq_peek_single(vq, a->head[k], &a->piece[k], &w) && w == writable;
-		if (!a->single[k])
+		struct virtq_desc d;
+		uint16_t h = a->head[k];
+		a->single[k] = false;
+		if (h >= size)
 			continue;
+		vq_desc_load(&desc[h], &d);
+		uint64_t off = d.addr - rgpa;
+		if ((d.flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_WRITE)) !=
+			want ||
+		    d.len == 0 || d.addr < rgpa || off >= rsize || d.len > rsize - off)
+			continue;
+		a->single[k] = true;
+		a->piece[k].base = rhost + off;
+		a->piece[k].len = d.len;
 		if (writable)
-			__builtin_prefetch(a->piece[k].base, 1);
+			__builtin_prefetch(rhost + off, 1);
 		else
-			__builtin_prefetch(a->piece[k].base, 0);
+			__builtin_prefetch(rhost + off, 0);
 	}
 }
 

@@ -3,7 +3,8 @@
  * real ringswitchd with three vhost-user-server ports and three test
  * front-ends with distinct MACs: unknown unicast, broadcast and multicast
  * flood to every other port and never back to the sender; learned unicast
- * goes only to its port; fdb-show lists what was learned where; fdb-flush
+ * goes only to its port, also within one burst whose frames change
+ * destination (the flow memo); fdb-show lists what was learned where; fdb-flush
  * (all, one port) forgets; a MAC that moves is followed; every frame arrives
  * byte for byte; port-stats counts exactly what the front-ends sent and got.
  */
@@ -59,6 +60,52 @@ static void nt_check(int from, struct swt_mac dst, struct swt_mac src, size_t le
 	for (int i = 0; i < NP; i++)
 		if (!(mask & (1u << i)))
 			swt_silence(&T.fe[i], names[i], SILENT_MS);
+}
+
+/* The forwarding threads' flow memo hits so far (pmd-show). */
+static long long nt_memo_hits(void)
+{
+	json_t *pmd = swctl_ok(&T.d, true, "pmd-show");
+	long long hits = 0;
+	size_t i;
+	json_t *th;
+	json_array_foreach(pmd, i, th) hits += json_integer_value(json_object_get(th, "memo_hits"));
+	json_decref(pmd);
+	return hits;
+}
+
+/*
+ * One burst from vm1 (its 24 frames reach the switch together): 6 frames to
+ * the learned vm2 MAC, 6 to an unknown MAC (flood), 6 to vm2 again, 6
+ * broadcasts. The burst's flow memo keeps normal's one destination for the
+ * unicast runs and must drop it at each change: vm2 gets all 24 in order,
+ * vm3 exactly the 12 flooded ones, vm1 none.
+ */
+static void nt_burst(struct swt_mac src, struct swt_mac known, struct swt_mac unknown)
+{
+	const struct swt_mac dst[4] = {known, unknown, known, swt_bcast};
+	uint8_t f[4 * 6][SWT_FRAME_MAX];
+	size_t len[4 * 6];
+	long long hits0 = nt_memo_hits();
+
+	fe_tx_hold(&T.fe[0], 0);
+	for (int i = 0; i < 24; i++) {
+		/* UDP: the memo keeps IP flows (a frame of another EtherType is parsed anew) */
+		len[i] = swt_ip4(f[i], dst[i / 6], src, 17, SWT_IP(10, 0, 0, 1),
+				 SWT_IP(10, 0, 0, 2), 4000, 5000, 100, ++T.seq);
+		nt_send(0, f[i], len[i]);
+	}
+	fe_tx_flush(&T.fe[0], 0);
+	for (int i = 0; i < 24; i++)
+		nt_expect(1, f[i], len[i]);
+	for (int i = 0; i < 24; i++)
+		if (i / 6 == 1 || i / 6 == 3)
+			nt_expect(2, f[i], len[i]);
+	for (int i = 0; i < NP; i++)
+		swt_silence(&T.fe[i], names[i], SILENT_MS);
+	long long hits = nt_memo_hits() - hits0;
+	if (hits < 20) /* four runs of 6: the first frame of each parsed */
+		fail_msg("memo_hits +%lld over the burst, want >= 20", hits);
 }
 
 /* The fdb-show entry for 'mac' as "port/vlan", "" when absent; '*n' = entries. */
@@ -153,6 +200,7 @@ static void test_sw_normal(void **state)
 	nt_check(0, m[1], m[0], 1514, 0x2);
 	nt_check(1, m[0], m[1], 61, 0x1);
 	nt_check(0, m[1], m[0], 777, 0x2);
+	nt_burst(m[0], m[1], swt_mac(0x77));
 	/* vm3 to an unknown MAC floods (and vm3 is learned); multicast always floods. */
 	nt_check(2, stranger, m[2], 128, 0x3);
 	nt_check(0, mcast, m[0], 90, 0x6);
