@@ -365,8 +365,8 @@ fe_testpmd_run() {
 	dir="$BW/fe$FE_N" log="$BW/fe$FE_N/fe.log"
 	((SYS_FE_SERVER)) && srv=",server=1"
 	tp_start "$dir" "$log" "0@$FE_CPU,1@$FE_CPU" --no-huge -m 512 \
-		--vdev "net_virtio_user0,path=$SYS_SOCK0,queues=1,queue_size=$BENCH_RING,packed_vq=0,mac=02:00:00:00:00:01$srv" \
-		--vdev "net_virtio_user1,path=$SYS_SOCK1,queues=1,queue_size=$BENCH_RING,packed_vq=0,mac=02:00:00:00:00:02$srv" \
+		--vdev "net_virtio_user0,path=$SYS_SOCK0,queues=1,queue_size=$BENCH_RING,packed_vq=0,mac=02:00:00:00:00:01$srv${BENCH_VU_ARGS:-}" \
+		--vdev "net_virtio_user1,path=$SYS_SOCK1,queues=1,queue_size=$BENCH_RING,packed_vq=0,mac=02:00:00:00:00:02$srv${BENCH_VU_ARGS:-}" \
 		-- --total-num-mbufs=16384 --rxd="$BENCH_RING" --txd="$BENCH_RING" --nb-cores=1 \
 		--forward-mode=io --txpkts="$size" \
 		--eth-peer=0,02:00:00:00:00:02 --eth-peer=1,02:00:00:00:00:01

@@ -33,7 +33,8 @@
 #                system forwarded something
 #   --wait-load  first wait (at most 30 min) until the 1-minute load average is below L
 # Environment: RS_BUILD (default build-bench, configured with -Dtests=false and
-# built here), BENCH_FLOWS (rs_gen flows, default 1), BENCH_KEEP=1 keeps the
+# built here), BENCH_FLOWS (rs_gen flows, default 1), BENCH_VU_ARGS (more
+# net_virtio_user devargs for testpmd, e.g. ",in_order=0"), BENCH_KEEP=1 keeps the
 # work directory. Needs root for hugepages (else OVS and tp-vhost use --no-huge).
 # Output: the table on stdout; OUT/bench-DATE.json and OUT/bench-DATE.png
 # (OUT defaults to bench/results).
