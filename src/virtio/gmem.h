@@ -68,6 +68,15 @@ int gmem_remove(struct gmem *m, uint64_t gpa, uint64_t size, uint64_t uva,
  */
 void *gmem_translate(const struct gmem *m, uint32_t *hint, uint64_t gpa, uint64_t len);
 
+/* The host address of [gpa, gpa+len) when the range lies wholly inside region 'r', else NULL. */
+static inline void *gmem_region_translate(const struct gmem_region *r, uint64_t gpa, uint64_t len)
+{
+	uint64_t off = gpa - r->gpa;
+	if (gpa < r->gpa || off >= r->size || len > r->size - off)
+		return NULL;
+	return r->host + off;
+}
+
 /*
  * The fast path of gmem_translate for the forwarding threads: the host address
  * of [gpa, gpa+len) when the range lies wholly inside region 'hint', else NULL
@@ -78,11 +87,7 @@ static inline void *gmem_translate_hinted(const struct gmem *m, uint32_t hint, u
 {
 	if (hint >= m->nregions)
 		return NULL;
-	const struct gmem_region *r = &m->regions[hint];
-	uint64_t off = gpa - r->gpa;
-	if (gpa < r->gpa || off >= r->size || len > r->size - off)
-		return NULL;
-	return r->host + off;
+	return gmem_region_translate(&m->regions[hint], gpa, len);
 }
 
 /*

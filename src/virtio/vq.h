@@ -135,6 +135,24 @@ static inline void vq_desc_load(const struct virtq_desc *src, struct virtq_desc 
 }
 
 /*
+ * The rule of vq_peek_single, for a descriptor already loaded: true when 'd'
+ * is a whole chain (no NEXT, no INDIRECT) of a non-empty buffer lying inside
+ * region 'r'; then '*piece' is that buffer.
+ */
+static inline bool vq_desc_single(const struct virtq_desc *d, const struct gmem_region *r,
+				  struct gmem_iov *piece)
+{
+	if ((d->flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)) || d->len == 0)
+		return false;
+	void *host = gmem_region_translate(r, d->addr, d->len);
+	if (!host)
+		return false;
+	piece->base = host;
+	piece->len = d->len;
+	return true;
+}
+
+/*
  * The common case of vq_walk_chain in a few instructions: true when the chain
  * at 'head' (< size, checked by the caller) is one descriptor without NEXT or
  * INDIRECT whose buffer lies inside the region of the last translation; then
@@ -147,16 +165,11 @@ static inline bool vq_peek_single(struct vq *vq, uint16_t head, struct gmem_iov 
 {
 	struct virtq_desc d;
 
+	if (vq->mem_hint >= vq->mem->nregions)
+		return false;
 	vq_desc_load(&vq->desc[head], &d);
-	if ((d.flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT)) || d.len == 0)
-		return false;
-	void *host = gmem_translate_hinted(vq->mem, vq->mem_hint, d.addr, d.len);
-	if (!host)
-		return false;
-	piece->base = host;
-	piece->len = d.len;
 	*writable = (d.flags & VIRTQ_DESC_F_WRITE) != 0;
-	return true;
+	return vq_desc_single(&d, &vq->mem->regions[vq->mem_hint], piece);
 }
 
 /* Chain 'c' as the one piece vq_peek_single found at 'head' (its values, not a re-read). */

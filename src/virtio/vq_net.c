@@ -143,8 +143,9 @@ struct vq_ahead {
  * Looks at the chains of the 'n' avail slots from 'first' before a burst
  * takes them: prefetches every head descriptor, then, for each chain that is
  * one descriptor of the wanted direction inside the memory region of the
- * last translation (vq_peek_single's case, checked here with the region read
- * once per burst: the memory table only changes while the queue is stopped),
+ * last translation (vq_desc_single, vq_peek_single's rule, with the region
+ * read once per burst: the memory table only changes while the queue is
+ * stopped),
  * its buffer (for writing on RX), so that the copies find the guest's memory
  * on its way. The pieces found are used as read; every other chain gets the
  * full walk when taken.
@@ -166,9 +167,8 @@ static void vq_look_ahead(struct vq *vq, uint16_t first, unsigned n, bool writab
 		memset(a->single, 0, n);
 		return;
 	}
-	const struct gmem_region *r = &vq->mem->regions[vq->mem_hint];
-	const uint64_t rgpa = r->gpa, rsize = r->size;
-	uint8_t *const rhost = r->host;
+	/* A local copy: the stores below cannot alias it, so it stays in registers. */
+	const struct gmem_region r = vq->mem->regions[vq->mem_hint];
 	for (unsigned k = 0; k < n; k++) {
 		struct virtq_desc d;
 		uint16_t h = a->head[k];
@@ -176,18 +176,13 @@ static void vq_look_ahead(struct vq *vq, uint16_t first, unsigned n, bool writab
 		if (h >= size)
 			continue;
 		vq_desc_load(&desc[h], &d);
-		uint64_t off = d.addr - rgpa;
-		if ((d.flags & (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_WRITE)) !=
-			want ||
-		    d.len == 0 || d.addr < rgpa || off >= rsize || d.len > rsize - off)
+		if ((d.flags & VIRTQ_DESC_F_WRITE) != want || !vq_desc_single(&d, &r, &a->piece[k]))
 			continue;
 		a->single[k] = true;
-		a->piece[k].base = rhost + off;
-		a->piece[k].len = d.len;
 		if (writable)
-			__builtin_prefetch(rhost + off, 1);
+			__builtin_prefetch(a->piece[k].base, 1);
 		else
-			__builtin_prefetch(rhost + off, 0);
+			__builtin_prefetch(a->piece[k].base, 0);
 	}
 }
 
@@ -393,14 +388,20 @@ static void vq_rx_hdr(const struct vq *vq, const struct pbuf *p, uint16_t nbufs,
 		h->num_buffers = cpu_to_vle16(nbufs);
 }
 
+/* Writes header 'h' and frame 'p' into the one guest piece 'g', which has room for both. */
+static inline void vq_rx_write_piece(const struct vq *vq, uint8_t *g,
+				     const struct virtio_net_hdr *h, const struct pbuf *p)
+{
+	vq_hdr_copy(g, h, vq->hdr_len);
+	pbuf_copy_frame(p, g + vq->hdr_len);
+}
+
 /* Writes header 'h' and frame 'p' into chain 'c', which has room for both. */
 static void vq_rx_write(const struct vq *vq, const struct vq_chain *c,
 			const struct virtio_net_hdr *h, const struct pbuf *p)
 {
 	if (RS_LIKELY(c->nr_in == 1)) {
-		uint8_t *g = c->iov[0].base;
-		vq_hdr_copy(g, h, vq->hdr_len);
-		pbuf_copy_frame(p, g + vq->hdr_len);
+		vq_rx_write_piece(vq, c->iov[0].base, h, p);
 		return;
 	}
 	struct vq_cur k = {.iov = &c->iov[0], .n = c->nr_in};
@@ -454,14 +455,12 @@ static bool vq_rx_fast(struct vq *vq, struct vq_rx *st, const struct pbuf *p)
 
 	if (st->have || k >= st->ahead.n || !st->ahead.single[k])
 		return false;
-	uint8_t *g = st->ahead.piece[k].base;
 	uint32_t need = vq->hdr_len + p->len;
 	if (st->ahead.piece[k].len < need)
 		return false;
 	struct virtio_net_hdr h;
 	vq_rx_hdr(vq, p, 1, &h);
-	vq_hdr_copy(g, &h, vq->hdr_len);
-	pbuf_copy_frame(p, g + vq->hdr_len);
+	vq_rx_write_piece(vq, st->ahead.piece[k].base, &h, p);
 	vq_used_put(vq, st->nused++, st->ahead.head[k], need);
 	st->next++;
 	return true;
