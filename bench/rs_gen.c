@@ -12,10 +12,19 @@
  * avail ring; avail->idx is published once per batch; the switch is kicked
  * only when it asked for it (VIRTIO_RING_F_EVENT_IDX avail_event, or
  * VIRTQ_USED_F_NO_NOTIFY; virtio 1.2 section 2.7.10), and interrupts are
- * suppressed (used_event kept half a ring-index space ahead, 2.7.7), so a
- * busy-polling switch costs the generator no system call at all. RX
- * entries are counted from the used ring alone (each RX buffer holds a
- * whole frame); the frame itself is not read.
+ * suppressed (used_event kept a quarter to half a ring-index space ahead,
+ * rewritten every 0x4000 entries, 2.7.7), so a busy-polling switch costs the
+ * generator no system call at all. RX entries are counted from the used
+ * ring alone (each RX buffer holds a whole frame); the frame itself is not
+ * read.
+ *
+ * Like DPDK's virtio driver, it writes no ring line it does not have to, so
+ * that the switch's core is not made to fetch it back: an avail slot is
+ * stored only when it changes (vq_update_avail_ring), and with
+ * VIRTIO_F_IN_ORDER the TX used entries are not read, since heads come back
+ * in the order they were made available (2.7.9; virtio_xmit_cleanup_inorder)
+ * - except once every GEN_CHECK_EVERY packets, when the batch's ids are
+ * checked against that order.
  *
  * Port 1 also sends a few "learn" frames (source = the MAC port 0 sends
  * to) at start and once a second, so an L2-learning switch forwards port
@@ -30,7 +39,7 @@
  * vhost-user-client). --idle S: attach, post RX buffers, ask for
  * interrupts like an idle guest, send nothing for S seconds, exit.
  * Output (one line): rs_gen: size= flows= secs= tx_pps= rx_pps= rx_bps=
- * tx_packets= rx_packets= rx_bad= rev_rx= kicks= loss_pct=
+ * tx_packets= rx_packets= rx_bad= rev_rx= kicks= loss_pct= in_order=
  */
 #include <errno.h>
 #include <signal.h>
@@ -46,6 +55,8 @@
 #define GEN_MAX_FRAME 1518 /* largest frame: RX buffers hold hdr + this */
 #define GEN_LEARN_N   4	   /* learn frames per round */
 #define GEN_MIN_FRAME 60   /* Ethernet minimum without FCS */
+#define GEN_CHECK_EVERY 4096 /* in order: TX used ids checked once per this many (power of 2) */
+#define GEN_EVENT_STALE 0x4000 /* used_event rewritten when this far behind */
 
 struct gen_opts {
 	const char *path[2];
@@ -62,6 +73,7 @@ struct gen_q {
 	struct fe_vq *vq;
 	uint8_t *owned; /* 1 while the device holds the head */
 	uint64_t packets, bytes, bad;
+	uint16_t event_base; /* last_used when used_event was last written */
 };
 
 struct gen {
@@ -222,6 +234,28 @@ static void *gen_slot(struct fe *fe, struct fe_vq *vq, uint16_t head)
 	return fe_mem_ptr(&fe->mem, vq->buf_gpa + (uint64_t)head * vq->slot_size, vq->slot_size);
 }
 
+/*
+ * 2.7.7: no interrupts wanted: used_event 0x7fff ahead of last_used, so the
+ * switch's used->idx never crosses it before it is rewritten, 0x4000 entries
+ * later (gen_cycle). Not rewritten per batch: each store would pull the
+ * line away from the switch, which reads it at every burst.
+ */
+static void gen_event_write(struct gen_q *q)
+{
+	struct fe_vq *vq = q->vq;
+	q->event_base = vq->last_used;
+	rs_store_relaxed(&vq->avail->ring[vq->num],
+			 cpu_to_vle16((uint16_t)(vq->last_used + 0x7fff)));
+}
+
+/* Stores head 'id' in avail slot 'slot', unless it is there already. */
+static void gen_avail_put(struct fe_vq *vq, uint16_t slot, uint16_t id)
+{
+	uint16_t *e = &vq->avail->ring[slot & (vq->num - 1)];
+	if (*e != cpu_to_vle16(id))
+		*e = cpu_to_vle16(id);
+}
+
 /* Wraps queue 'vq'; 'posted': fe_setup already gave the device every head (RX). */
 static int gen_q_init(struct gen_q *q, struct fe_vq *vq, bool posted)
 {
@@ -231,10 +265,8 @@ static int gen_q_init(struct gen_q *q, struct fe_vq *vq, bool posted)
 		return -ENOMEM;
 	if (posted)
 		memset(q->owned, 1, vq->num);
-	/* 2.7.7: no interrupts wanted; used_event stays half the index space ahead. */
 	rs_store_relaxed(&vq->avail->flags, cpu_to_vle16(VIRTQ_AVAIL_F_NO_INTERRUPT));
-	rs_store_relaxed(&vq->avail->ring[vq->num],
-			 cpu_to_vle16((uint16_t)(vq->last_used + 0x7fff)));
+	gen_event_write(q);
 	return 0;
 }
 
@@ -281,9 +313,22 @@ static int gen_cycle(struct gen *g, struct fe *fe, struct gen_q *q, bool tx)
 		return -EPROTO;
 	uint16_t old = vq->avail_idx;
 	bool rewrite = tx && g->o.flows > vq->num;
+	/* In order, TX used entry k is avail slot k's head (len is 0 on TX). */
+	bool by_order = tx && vq->in_order &&
+			((q->packets + n) & -(uint64_t)GEN_CHECK_EVERY) ==
+			    (q->packets & -(uint64_t)GEN_CHECK_EVERY);
 	for (uint16_t i = 0; i < n; i++) {
-		struct virtq_used_elem e = vq->used->ring[(uint16_t)(vq->last_used + i) & mask];
-		uint32_t id = vle32_to_cpu(e.id), len = vle32_to_cpu(e.len);
+		uint16_t pos = (uint16_t)(vq->last_used + i);
+		uint32_t id, len = 0;
+		if (by_order) {
+			id = vle16_to_cpu(vq->avail->ring[pos & mask]);
+		} else {
+			struct virtq_used_elem e = vq->used->ring[pos & mask];
+			id = vle32_to_cpu(e.id);
+			len = vle32_to_cpu(e.len);
+			if (vq->in_order && id != vle16_to_cpu(vq->avail->ring[pos & mask]))
+				return -EPROTO; /* 2.7.9: out of order */
+		}
 		if (id >= vq->num || !q->owned[id]) /* 2.7.8: only heads it was given */
 			return -EPROTO;
 		q->owned[id] = 0;
@@ -298,15 +343,15 @@ static int gen_cycle(struct gen *g, struct fe *fe, struct gen_q *q, bool tx)
 			u[0] = (uint8_t)(sport >> 8);
 			u[1] = (uint8_t)sport;
 		}
-		vq->avail->ring[(uint16_t)(old + i) & mask] = cpu_to_vle16((uint16_t)id);
+		gen_avail_put(vq, (uint16_t)(old + i), (uint16_t)id);
 	}
 	for (uint16_t i = 0; i < n; i++)
 		q->owned[vle16_to_cpu(vq->avail->ring[(uint16_t)(old + i) & mask])] = 1;
 	q->packets += n;
 	vq->last_used = (uint16_t)(vq->last_used + n);
 	vq->avail_idx = (uint16_t)(old + n);
-	rs_store_relaxed(&vq->avail->ring[vq->num],
-			 cpu_to_vle16((uint16_t)(vq->last_used + 0x7fff)));
+	if ((uint16_t)(vq->last_used - q->event_base) >= GEN_EVENT_STALE)
+		gen_event_write(q);
 	/* Pairs with the device's acquire of avail->idx before it reads the ring slots. */
 	rs_store_release(&vq->avail->idx, cpu_to_vle16(vq->avail_idx));
 	fe_vq_notify(vq, old);
@@ -390,11 +435,12 @@ static void gen_report(const struct gen *g, const struct gen_snap *a, const stru
 			kicks += g->fe[p].vq[q].st.kicks;
 	printf("rs_gen: size=%u flows=%u secs=%.3f tx_pps=%.0f rx_pps=%.0f rx_bps=%.0f "
 	       "tx_packets=%llu rx_packets=%llu rx_bad=%llu rev_rx=%llu kicks=%llu "
-	       "loss_pct=%.3f\n",
+	       "loss_pct=%.3f in_order=%d\n",
 	       g->o.size, g->o.flows, dt, txp, rxp, (double)(b->rx_bytes - a->rx_bytes) * 8 / dt,
 	       (unsigned long long)(b->tx - a->tx), (unsigned long long)(b->rx - a->rx),
 	       (unsigned long long)g->rx.bad, (unsigned long long)g->rev.packets,
-	       (unsigned long long)kicks, txp > 0 ? 100.0 * (txp - rxp) / txp : 0.0);
+	       (unsigned long long)kicks, txp > 0 ? 100.0 * (txp - rxp) / txp : 0.0,
+	       g->tx.vq->in_order);
 	fflush(stdout);
 }
 
