@@ -34,6 +34,7 @@ struct dp_burst {
 	struct dp_thread *t;
 	const struct dp_view *v;
 	uint32_t in;
+	uint32_t last_out; /* the last port dp_out found ready in this burst; 0: none */
 	uint16_t n_dest;
 	uint8_t dest[DP_MAX_PORTS]; /* ports with a batch, in first-use order */
 	uint8_t has_batch[DP_MAX_PORTS];
@@ -73,21 +74,31 @@ static struct pbuf *dp_clone(struct dp_burst *b, const struct pbuf *src)
 	return c;
 }
 
+/* Is 'port' ready to send (else counted as a drop)? Opens its batch for this burst. */
+static bool dp_out_open(struct dp_burst *b, uint32_t port)
+{
+	if (port >= b->v->max_port || !b->v->ports[port].port || b->v->ports[port].n_txq == 0) {
+		if (port < DP_MAX_PORTS)
+			rs_stat_add(&b->t->pc[port].drop_not_ready, 1);
+		return false;
+	}
+	if (!b->has_batch[port]) {
+		b->has_batch[port] = 1;
+		b->dest[b->n_dest++] = (uint8_t)port;
+		b->batch[port].n = 0;
+	}
+	b->last_out = port;
+	return true;
+}
+
 static void dp_out(struct dp_burst *b, uint32_t port, struct pbuf *pkt, uint32_t hash)
 {
 	if (RS_UNLIKELY(!pkt))
 		return; /* a clone the pool could not supply */
-	if (port >= b->v->max_port || !b->v->ports[port].port || b->v->ports[port].n_txq == 0) {
-		if (port < DP_MAX_PORTS)
-			rs_stat_add(&b->t->pc[port].drop_not_ready, 1);
+	/* A burst mostly goes to one port: its checks are made once. */
+	if (port != b->last_out && !dp_out_open(b, port))
 		return;
-	}
 	struct dp_batch *bt = &b->batch[port];
-	if (!b->has_batch[port]) {
-		b->has_batch[port] = 1;
-		b->dest[b->n_dest++] = (uint8_t)port;
-		bt->n = 0;
-	}
 	if (bt->n >= RS_ARRAY_SIZE(bt->pkts))
 		return;
 	bt->pkts[bt->n] = pkt;
@@ -459,6 +470,7 @@ void dp_pipeline_run(struct dp_thread *t, const struct dp_view *v, uint32_t in, 
 	b->t = t;
 	b->v = v;
 	b->in = in;
+	b->last_out = 0;
 	b->n_dest = 0;
 	b->n_clones = 0;
 	m->valid = false;
