@@ -244,10 +244,18 @@ run_one() {
 	RUN_LINE="$line"
 }
 
+# rotated SHIFT: $SYSTEMS starting at its SHIFT-th entry (wrapping), so that
+# no system is always the first one after a change of front-end or size.
+rotated() {
+	local -a all=($SYSTEMS)
+	local n=${#all[@]} i
+	for ((i = 0; i < n; i++)); do printf '%s ' "${all[(i + $1) % n]}"; done
+}
+
 for ((rep = 1; rep <= REPS; rep++)); do
 	for fe in $FES; do
 		for size in $SIZES; do
-			for sys in $SYSTEMS; do
+			for sys in $(rotated $((rep - 1))); do
 				run_one sample "$rep" "$fe" "$size" "$sys"
 				line="$RUN_LINE"
 				if [[ -n "$line" ]]; then

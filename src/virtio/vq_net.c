@@ -86,16 +86,35 @@ static void vq_cur_write_frame(struct vq_cur *k, const struct pbuf *p, uint32_t 
 }
 
 /*
- * Writes used entry number 'k' of this burst (not yet visible to the guest),
- * after the entries held for an earlier burst (vq_dequeue_burst_ref).
+ * Where a burst writes its used entries: after the ones already written and
+ * not yet published (the entries held for an earlier burst,
+ * vq_dequeue_burst_ref). Read once per burst, into locals: the compiler
+ * would otherwise reload the vq's fields after every store into guest memory.
  */
-static void vq_used_put(struct vq *vq, uint16_t k, uint16_t head, uint32_t len)
-{
-	struct virtq_used_elem *e =
-	    &vq->used->ring[(uint16_t)(vq->last_used + vq->used_held + k) & vq->mask];
+struct vq_used_cur {
+	struct virtq_used_elem *ring;
+	uint16_t first; /* ring position of the burst's entry 0 */
+	uint16_t mask;
+};
 
-	e->id = cpu_to_vle32(head);
-	e->len = cpu_to_vle32(len);
+static inline struct vq_used_cur vq_used_begin(const struct vq *vq)
+{
+	return (struct vq_used_cur){.ring = vq->used->ring,
+				    .first = (uint16_t)(vq->last_used + vq->used_held),
+				    .mask = vq->mask};
+}
+
+static inline struct virtq_used_elem *vq_used_at(const struct vq_used_cur *u, uint16_t k)
+{
+	return &u->ring[(uint16_t)(u->first + k) & u->mask];
+}
+
+/* Writes used entry number 'k' of this burst (not yet visible to the guest). */
+static inline void vq_used_put(const struct vq_used_cur *u, uint16_t k, uint16_t head,
+			       uint32_t len)
+{
+	*vq_used_at(u, k) = (struct virtq_used_elem){.id = cpu_to_vle32(head),
+						     .len = cpu_to_vle32(len)};
 }
 
 /* Makes the burst's 'n' used entries, and the bytes they describe, visible. */
@@ -331,6 +350,7 @@ static int vq_dequeue(struct vq *vq, struct pbuf_pool *pool, struct pbuf **pkts,
 	if (pending <= 0)
 		return pending;
 	unsigned n = RS_MIN((unsigned)pending, RS_MIN(max, VQ_BURST_MAX));
+	const struct vq_used_cur u = vq_used_begin(vq);
 	vq_prefetch_used(vq, n);
 	vq_look_ahead(vq, vq->last_avail, n, false, &a);
 	for (unsigned i = 0; i < n; i++) {
@@ -350,7 +370,7 @@ static int vq_dequeue(struct vq *vq, struct pbuf_pool *pool, struct pbuf **pkts,
 			break; /* broken, or pool empty: the chain stays */
 		if (rc > 0)
 			bytes += pkts[npkts++]->len;
-		vq_used_put(vq, done++, a.head[i], 0);
+		vq_used_put(&u, done++, a.head[i], 0);
 	}
 	vq->last_avail = (uint16_t)(vq->last_avail + done);
 	vq->used_held = (uint16_t)(vq->used_held + done);
@@ -388,6 +408,7 @@ struct vq_rx {
 	uint16_t nused;	    /* used entries written in this burst */
 	bool have;	    /* 'c' holds the walked chain at slot 'next' */
 	uint16_t first;	    /* slot of ahead's entry 0 */
+	struct vq_used_cur u;
 	struct vq_ahead ahead;
 	struct vq_chain c;
 };
@@ -460,12 +481,9 @@ static void vq_rx_write(const struct vq *vq, const struct vq_chain *c,
 static void vq_rx_too_many(struct vq *vq, struct vq_rx *st, uint16_t first_used,
 			   const struct vq_chain *c)
 {
-	for (uint16_t k = first_used; k != st->nused; k++) {
-		struct virtq_used_elem *e =
-		    &vq->used->ring[(uint16_t)(vq->last_used + k) & vq->mask];
-		e->len = cpu_to_vle32(0);
-	}
-	vq_used_put(vq, st->nused++, c->head, 0);
+	for (uint16_t k = first_used; k != st->nused; k++)
+		vq_used_at(&st->u, k)->len = cpu_to_vle32(0);
+	vq_used_put(&st->u, st->nused++, c->head, 0);
 	st->next++;
 	st->have = false;
 	rs_stat_add(&vq->stats.drop_too_many_iov, 1);
@@ -504,7 +522,7 @@ static bool vq_rx_fast(struct vq *vq, struct vq_rx *st, const struct pbuf *p)
 	struct virtio_net_hdr h;
 	vq_rx_hdr(vq, p, 1, &h);
 	vq_rx_write_piece(vq, st->ahead.piece[k].base, &h, p);
-	vq_used_put(vq, st->nused++, st->ahead.head[k], need);
+	vq_used_put(&st->u, st->nused++, st->ahead.head[k], need);
 	st->next++;
 	return true;
 }
@@ -525,7 +543,7 @@ static int vq_rx_one(struct vq *vq, struct vq_rx *st, const struct pbuf *p)
 	}
 	vq_rx_hdr(vq, p, 1, &h);
 	vq_rx_write(vq, &st->c, &h, p);
-	vq_used_put(vq, st->nused++, st->c.head, (uint32_t)need);
+	vq_used_put(&st->u, st->nused++, st->c.head, (uint32_t)need);
 	st->next++;
 	st->have = false;
 	return 1;
@@ -550,7 +568,7 @@ static int vq_rx_one_mrg(struct vq *vq, struct vq_rx *st, const struct pbuf *p)
 	if (RS_LIKELY(st->c.in_len - vq->hdr_len >= p->len)) { /* one chain is enough */
 		vq_rx_hdr(vq, p, 1, &h);
 		vq_rx_write(vq, &st->c, &h, p);
-		vq_used_put(vq, st->nused++, st->c.head, vq->hdr_len + p->len);
+		vq_used_put(&st->u, st->nused++, st->c.head, vq->hdr_len + p->len);
 		st->next++;
 		st->have = false;
 		return 1;
@@ -561,7 +579,7 @@ static int vq_rx_one_mrg(struct vq *vq, struct vq_rx *st, const struct pbuf *p)
 	vq_cur_move(&k, NULL, vq->hdr_len, VQ_CUR_SKIP);
 	uint32_t chunk = RS_MIN(left, st->c.in_len - vq->hdr_len); /* in_len >= hdr_len */
 	vq_cur_write_frame(&k, p, 0, chunk);
-	vq_used_put(vq, st->nused++, st->c.head, vq->hdr_len + chunk);
+	vq_used_put(&st->u, st->nused++, st->c.head, vq->hdr_len + chunk);
 	st->next++;
 	left -= chunk;
 	uint16_t nbufs = 1;
@@ -582,7 +600,7 @@ static int vq_rx_one_mrg(struct vq *vq, struct vq_rx *st, const struct pbuf *p)
 		struct vq_cur mk = {.iov = &more.iov[0], .n = more.nr_in};
 		chunk = RS_MIN(left, more.in_len);
 		vq_cur_write_frame(&mk, p, p->len - left, chunk);
-		vq_used_put(vq, st->nused++, more.head, chunk);
+		vq_used_put(&st->u, st->nused++, more.head, chunk);
 		st->next++;
 		left -= chunk;
 		nbufs++;
@@ -613,6 +631,7 @@ int vq_enqueue_burst(struct vq *vq, struct pbuf *const *pkts, unsigned n)
 	vq_disable_kicks(vq);
 	st.next = vq->last_avail;
 	st.nused = 0;
+	st.u = vq_used_begin(vq);
 	st.have = false;
 	n = RS_MIN(n, VQ_BURST_MAX);
 	st.first = st.next;
