@@ -18,7 +18,7 @@
 #include "../lib/pbuf.h"
 #include "../switch/emc.h"
 
-#define DP_BURST       32
+#define DP_BURST       64 /* frames per rx burst: VQ_BURST_MAX */
 #define DP_RENOTIFY_ITERS 1024u /* power of 2: kick suppression re-asserted this often */
 #define DP_MAX_RXQ     64 /* rx queues one thread can poll */
 #define DP_POOL_BUFS   512
