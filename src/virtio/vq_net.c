@@ -149,36 +149,11 @@ static uint16_t vq_avail_head(const struct vq *vq, uint16_t slot)
 	return vle16_to_cpu(rs_load_relaxed(&vq->avail->ring[slot & vq->mask]));
 }
 
-/* Bytes of a buffer prefetched ahead: the virtio-net header and the frame's
- * headers (all of a 64-byte frame), wherever in its line the buffer starts. */
-#define VQ_PREFETCH_SPAN 128
-
-/*
- * Asks for the lines of the first VQ_PREFETCH_SPAN bytes of guest buffer
- * 'p' (for writing on RX). The front-end wrote or read them last, so they
- * sit in the other core's cache: a buffer that starts late in a line (DPDK's
- * mbufs put the header 12 bytes before a line) has its frame in the next
- * line, which a prefetch of the first line alone would leave to a demand
- * miss at copy time.
- */
-static inline void vq_prefetch_piece(const struct gmem_iov *p, bool write)
-{
-	const uint8_t *b = p->base;
-	const uint8_t *end = b + RS_MIN(p->len, (uint32_t)VQ_PREFETCH_SPAN);
-	const uint8_t *line = (const uint8_t *)((uintptr_t)b & ~(uintptr_t)(RS_CACHE_LINE - 1));
-
-	for (; line < end; line += RS_CACHE_LINE) {
-		if (write)
-			__builtin_prefetch(line, 1);
-		else
-			__builtin_prefetch(line, 0);
-	}
-}
-
 /*
  * Asks for the used ring lines that the next 'n' entries (from the first
- * not yet written) and used->idx live in, for writing: the front-end read
- * them last.
+ * not yet written) live in, for writing: the front-end read them last, and
+ * reads them again only after used->idx moves. Not used->idx itself: the
+ * front-end polls it, and would only pull it back before the burst's store.
  */
 static inline void vq_prefetch_used(const struct vq *vq, unsigned n)
 {
@@ -186,7 +161,6 @@ static inline void vq_prefetch_used(const struct vq *vq, unsigned n)
 	const uint8_t *a = (const uint8_t *)&vq->used->ring[first & vq->mask];
 	const uint8_t *z = (const uint8_t *)&vq->used->ring[(uint16_t)(first + n - 1) & vq->mask];
 
-	__builtin_prefetch(&vq->used->idx, 1);
 	if (z < a) /* wraps: the ring's end, then its start */
 		z = (const uint8_t *)&vq->used->ring[vq->mask];
 	for (; a <= z; a += RS_CACHE_LINE)
@@ -243,7 +217,13 @@ static void vq_look_ahead(struct vq *vq, uint16_t first, unsigned n, bool writab
 		if ((d.flags & VIRTQ_DESC_F_WRITE) != want || !vq_desc_single(&d, &r, &a->piece[k]))
 			continue;
 		a->single[k] = true;
-		vq_prefetch_piece(&a->piece[k], writable);
+		/* The first line only: every line of the first 128 bytes (the frame of
+		 * a DPDK mbuf starts in the second) showed no gain, and a burst's worth
+		 * of them at once can outrun the core's outstanding-miss slots. */
+		if (writable)
+			__builtin_prefetch(a->piece[k].base, 1);
+		else
+			__builtin_prefetch(a->piece[k].base, 0);
 	}
 }
 
