@@ -52,10 +52,10 @@
 #include "fe.h"
 #include "lib/compiler.h"
 
-#define GEN_MAX_FRAME 1518 /* largest frame: RX buffers hold hdr + this */
-#define GEN_LEARN_N   4	   /* learn frames per round */
-#define GEN_MIN_FRAME 60   /* Ethernet minimum without FCS */
-#define GEN_CHECK_EVERY 4096 /* in order: TX used ids checked once per this many (power of 2) */
+#define GEN_MAX_FRAME	1518   /* largest frame: RX buffers hold hdr + this */
+#define GEN_LEARN_N	4      /* learn frames per round */
+#define GEN_MIN_FRAME	60     /* Ethernet minimum without FCS */
+#define GEN_CHECK_EVERY 4096   /* in order: TX used ids checked once per this many (power of 2) */
 #define GEN_EVENT_STALE 0x4000 /* used_event rewritten when this far behind */
 
 struct gen_opts {

@@ -18,17 +18,17 @@
 #include "../lib/pbuf.h"
 #include "../switch/emc.h"
 
-#define DP_BURST       64 /* frames per rx burst: VQ_BURST_MAX */
+#define DP_BURST	  64	/* frames per rx burst: VQ_BURST_MAX */
 #define DP_RENOTIFY_ITERS 1024u /* power of 2: kick suppression re-asserted this often */
-#define DP_MAX_RXQ     64 /* rx queues one thread can poll */
-#define DP_POOL_BUFS   512
-#define DP_POOL_ROOM   10240
+#define DP_MAX_RXQ	  64	/* rx queues one thread can poll */
+#define DP_POOL_BUFS	  512
+#define DP_POOL_ROOM	  10240
 /* GSO super-frames (up to 64 KiB of IP packet plus L2 headers): a second,
  * smaller pool per thread; its pages are touched only when such frames flow. */
 #define DP_POOL_BIG_BUFS 96
 #define DP_POOL_BIG_ROOM (65536 + 512)
-#define DP_SLEEP_MS    100
-#define DP_EMC_ENTRIES 8192
+#define DP_SLEEP_MS	 100
+#define DP_EMC_ENTRIES	 8192
 
 /* A tx-queue lock, taken only when more than one thread can reach the queue. */
 struct dp_txq_lock {
@@ -102,9 +102,9 @@ struct dp_thread {
 	/* (fwd) counters, read relaxed by control. */
 	struct dp_port_counters pc[DP_MAX_PORTS];
 	uint64_t packets, busy_cycles, idle_cycles, sleeps;
-	uint64_t bursts; /* non-empty rx bursts */
+	uint64_t bursts;    /* non-empty rx bursts */
 	uint64_t memo_hits; /* frames that reused the previous frame's flow (dp_memo.h) */
-	uint32_t iters;  /* loop iterations (wraps), for periodic work */
+	uint32_t iters;	    /* loop iterations (wraps), for periodic work */
 };
 
 struct dp {

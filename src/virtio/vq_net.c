@@ -110,11 +110,10 @@ static inline struct virtq_used_elem *vq_used_at(const struct vq_used_cur *u, ui
 }
 
 /* Writes used entry number 'k' of this burst (not yet visible to the guest). */
-static inline void vq_used_put(const struct vq_used_cur *u, uint16_t k, uint16_t head,
-			       uint32_t len)
+static inline void vq_used_put(const struct vq_used_cur *u, uint16_t k, uint16_t head, uint32_t len)
 {
-	*vq_used_at(u, k) = (struct virtq_used_elem){.id = cpu_to_vle32(head),
-						     .len = cpu_to_vle32(len)};
+	*vq_used_at(u, k) =
+	    (struct virtq_used_elem){.id = cpu_to_vle32(head), .len = cpu_to_vle32(len)};
 }
 
 /* Makes the burst's 'n' used entries, and the bytes they describe, visible. */
@@ -150,19 +149,18 @@ static uint16_t vq_avail_head(const struct vq *vq, uint16_t slot)
 }
 
 /*
- * Asks for the used ring lines that the next 'n' entries (from the first
- * not yet written) live in, for writing: the front-end read them last, and
- * reads them again only after used->idx moves. Not used->idx itself: the
- * front-end polls it, and would only pull it back before the burst's store.
+ * Asks for the used ring lines that the burst's first 'n' entries live in,
+ * for writing: the front-end read them last, and reads them again only
+ * after used->idx moves. Not used->idx itself: the front-end polls it, and
+ * would only pull it back before the burst's store.
  */
-static inline void vq_prefetch_used(const struct vq *vq, unsigned n)
+static inline void vq_prefetch_used(const struct vq_used_cur *u, unsigned n)
 {
-	uint16_t first = (uint16_t)(vq->last_used + vq->used_held);
-	const uint8_t *a = (const uint8_t *)&vq->used->ring[first & vq->mask];
-	const uint8_t *z = (const uint8_t *)&vq->used->ring[(uint16_t)(first + n - 1) & vq->mask];
+	const uint8_t *a = (const uint8_t *)vq_used_at(u, 0);
+	const uint8_t *z = (const uint8_t *)vq_used_at(u, (uint16_t)(n - 1));
 
 	if (z < a) /* wraps: the ring's end, then its start */
-		z = (const uint8_t *)&vq->used->ring[vq->mask];
+		z = (const uint8_t *)&u->ring[u->mask];
 	for (; a <= z; a += RS_CACHE_LINE)
 		__builtin_prefetch(a, 1);
 	__builtin_prefetch(z, 1);
@@ -331,7 +329,7 @@ static int vq_dequeue(struct vq *vq, struct pbuf_pool *pool, struct pbuf **pkts,
 		return pending;
 	unsigned n = RS_MIN((unsigned)pending, RS_MIN(max, VQ_BURST_MAX));
 	const struct vq_used_cur u = vq_used_begin(vq);
-	vq_prefetch_used(vq, n);
+	vq_prefetch_used(&u, n);
 	vq_look_ahead(vq, vq->last_avail, n, false, &a);
 	for (unsigned i = 0; i < n; i++) {
 		int rc;
@@ -617,7 +615,7 @@ int vq_enqueue_burst(struct vq *vq, struct pbuf *const *pkts, unsigned n)
 	st.first = st.next;
 	unsigned ahead = RS_MIN(n, (unsigned)(uint16_t)(st.avail_idx - st.next));
 	if (ahead)
-		vq_prefetch_used(vq, ahead);
+		vq_prefetch_used(&st.u, ahead);
 	vq_look_ahead(vq, st.first, ahead, true, &st.ahead);
 	for (unsigned i = 0; i < n; i++) {
 		if (RS_LIKELY(vq_rx_fast(vq, &st, pkts[i]))) {
