@@ -55,7 +55,7 @@
 #define GEN_MAX_FRAME	1518   /* largest frame: RX buffers hold hdr + this */
 #define GEN_LEARN_N	4      /* learn frames per round */
 #define GEN_MIN_FRAME	60     /* Ethernet minimum without FCS */
-#define GEN_CHECK_EVERY 4096   /* in order: TX used ids checked once per this many (power of 2) */
+#define GEN_CHECK_EVERY 4096   /* in order: TX used ids checked once per this many packets */
 #define GEN_EVENT_STALE 0x4000 /* used_event rewritten when this far behind */
 
 struct gen_opts {
@@ -315,8 +315,7 @@ static int gen_cycle(struct gen *g, struct fe *fe, struct gen_q *q, bool tx)
 	bool rewrite = tx && g->o.flows > vq->num;
 	/* In order, TX used entry k is avail slot k's head (len is 0 on TX). */
 	bool by_order = tx && vq->in_order &&
-			((q->packets + n) & -(uint64_t)GEN_CHECK_EVERY) ==
-			    (q->packets & -(uint64_t)GEN_CHECK_EVERY);
+			(q->packets + n) / GEN_CHECK_EVERY == q->packets / GEN_CHECK_EVERY;
 	for (uint16_t i = 0; i < n; i++) {
 		uint16_t pos = (uint16_t)(vq->last_used + i);
 		uint32_t id, len = 0;

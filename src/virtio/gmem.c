@@ -110,11 +110,7 @@ void *gmem_translate(const struct gmem *m, uint32_t *hint, uint64_t gpa, uint64_
 	int i = gmem_find(m, hint, gpa);
 	if (i < 0)
 		return NULL;
-	const struct gmem_region *r = &m->regions[i];
-	uint64_t off = gpa - r->gpa; /* < r->size */
-	if (len > r->size - off)
-		return NULL;
-	return r->host + off;
+	return gmem_region_translate(&m->regions[i], gpa, len);
 }
 
 /*

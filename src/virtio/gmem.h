@@ -78,19 +78,6 @@ static inline void *gmem_region_translate(const struct gmem_region *r, uint64_t 
 }
 
 /*
- * The fast path of gmem_translate for the forwarding threads: the host address
- * of [gpa, gpa+len) when the range lies wholly inside region 'hint', else NULL
- * (the caller then takes the full path). Any hint value is safe.
- */
-static inline void *gmem_translate_hinted(const struct gmem *m, uint32_t hint, uint64_t gpa,
-					  uint64_t len)
-{
-	if (hint >= m->nregions)
-		return NULL;
-	return gmem_region_translate(&m->regions[hint], gpa, len);
-}
-
-/*
  * Splits [gpa, gpa+len) into host pieces, following adjacent regions. Returns
  * the number of pieces written (len 0 gives 0), -EFAULT when any byte is
  * unmapped, -E2BIG when more than 'max' pieces would be needed or a piece

@@ -177,14 +177,13 @@ struct vq_ahead {
 
 /*
  * Looks at the chains of the 'n' avail slots from 'first' before a burst
- * takes them: prefetches every head descriptor, then, for each chain that is
- * one descriptor of the wanted direction inside the memory region of the
- * last translation (vq_desc_single, vq_peek_single's rule, with the region
- * read once per burst: the memory table only changes while the queue is
- * stopped),
- * its buffer (for writing on RX), so that the copies find the guest's memory
- * on its way. The pieces found are used as read; every other chain gets the
- * full walk when taken.
+ * takes them: prefetches every head descriptor, then the buffer (for writing
+ * on RX) of each chain that is one descriptor of the wanted direction inside
+ * the memory region of the last translation, so that the copies find the
+ * guest's memory on its way. That test is vq_desc_single, vq_peek_single's
+ * rule, with the region read once per burst (the memory table only changes
+ * while the queue is stopped). The pieces found are used as read; every
+ * other chain gets the full walk when taken.
  */
 static void vq_look_ahead(struct vq *vq, uint16_t first, unsigned n, bool writable,
 			  struct vq_ahead *a)
