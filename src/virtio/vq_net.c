@@ -429,11 +429,29 @@ static void vq_rx_hdr(const struct vq *vq, const struct pbuf *p, uint16_t nbufs,
 		h->num_buffers = cpu_to_vle16(nbufs);
 }
 
+/*
+ * Writes header 'h' at 'g' only where the guest's bytes differ. A guest that
+ * recycles its receive buffers quickly (DPDK's virtio PMD, through its
+ * mempool) finds the same header there again; storing equal bytes would still
+ * take the line away from the guest's core, which then misses on it when it
+ * reads num_buffers. DPDK's virtio TX spares the same line the same way
+ * (ASSIGN_UNLESS_EQUAL). The guest sees the same bytes either way.
+ */
+static inline void vq_hdr_store(uint8_t *g, const struct virtio_net_hdr *h, uint16_t hdr_len)
+{
+	if (hdr_len == VIRTIO_NET_HDR_LEN_MRG) {
+		if (memcmp(g, h, VIRTIO_NET_HDR_LEN_MRG) != 0)
+			memcpy(g, h, VIRTIO_NET_HDR_LEN_MRG);
+	} else if (memcmp(g, h, VIRTIO_NET_HDR_LEN_LEGACY) != 0) {
+		memcpy(g, h, VIRTIO_NET_HDR_LEN_LEGACY);
+	}
+}
+
 /* Writes header 'h' and frame 'p' into the one guest piece 'g', which has room for both. */
 static inline void vq_rx_write_piece(const struct vq *vq, uint8_t *g,
 				     const struct virtio_net_hdr *h, const struct pbuf *p)
 {
-	vq_hdr_copy(g, h, vq->hdr_len);
+	vq_hdr_store(g, h, vq->hdr_len);
 	pbuf_copy_frame(p, g + vq->hdr_len);
 }
 
