@@ -8,6 +8,8 @@
 #   4. end-to-end tests against real peers (QEMU guests, dpdk-testpmd): tests/e2e/run.sh
 #   5. the benchmark's smoke run (bench/run.sh --smoke, about 30 s: every system
 #      of the side-by-side benchmark, OVS-DPDK included, must forward frames)
+#  5b. the same-process A/B harness built with -Dab_toggle=true, an A/A run
+#      with rs_gen (bench/toggle.sh): both phases must report, B/A within 10% of 1
 # Ends with one line "N passed, N failed". Set RS_SKIP_E2E=1 to skip stage 4,
 # RS_SKIP_BENCH=1 to skip stage 5.
 set -uo pipefail
@@ -125,6 +127,21 @@ else
 	else
 		echo "   FAIL bench smoke"; tail -40 build.bench-smoke.log
 		failed=$((failed + 1)); failures+=("bench smoke")
+	fi
+	# The same-process A/B harness (src/lib/ab.h): with no RS_AB() branch left
+	# in the tree both phases run the same code, so B/A must come out near 1.
+	echo "== stage 5b: same-process A/B harness, an A/A run (bench/toggle.sh)"
+	left=$(grep -rln 'RS_AB(' src --include='*.c')
+	if [ -n "$left" ]; then
+		echo "   FAIL A/A: RS_AB() experiments left in $left"
+		failed=$((failed + 1)); failures+=("toggle A/A")
+	elif bench/toggle.sh --fe rsgen --secs 3 --runs 1 >build.toggle-aa.log 2>&1 &&
+		awk '/median B\/A/ { r = $6 } END { exit !(r >= 0.9 && r <= 1.1) }' build.toggle-aa.log; then
+		echo "   PASS A/A"; sed 's/^/   /' build.toggle-aa.log
+		passed=$((passed + 1))
+	else
+		echo "   FAIL A/A"; tail -20 build.toggle-aa.log
+		failed=$((failed + 1)); failures+=("toggle A/A")
 	fi
 fi
 

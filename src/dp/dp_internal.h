@@ -76,6 +76,19 @@ struct dp_view {
 };
 
 /* A forwarding thread. */
+#ifdef RS_AB_TOGGLE
+/* The phase clock of a same-process A/B experiment (lib/ab.h, dp_ab.c). */
+struct dp_ab {
+	uint64_t pk[2], ns[2]; /* frames and time, per phase */
+	uint64_t t0, report;   /* start of the current phase, next report */
+	uint64_t period_ns;
+	unsigned phase, mask;
+	const char *out;
+};
+void dp_ab_init(struct dp_ab *ab);
+void dp_ab_tick(struct dp_ab *ab, unsigned moved);
+#endif
+
 struct dp_thread {
 	struct dp *dp;
 	unsigned idx;
@@ -105,6 +118,9 @@ struct dp_thread {
 	uint64_t bursts;    /* non-empty rx bursts */
 	uint64_t memo_hits; /* frames that reused the previous frame's flow (dp_memo.h) */
 	uint32_t iters;	    /* loop iterations (wraps), for periodic work */
+#ifdef RS_AB_TOGGLE
+	struct dp_ab ab;
+#endif
 };
 
 struct dp {

@@ -175,6 +175,9 @@ static void *dp_thread_main(void *arg)
 	uint64_t last_work = now_ns();
 
 	dp_pin(t);
+#ifdef RS_AB_TOGGLE
+	dp_ab_init(&t->ab);
+#endif
 	while (!atomic_load_explicit(&t->stop, memory_order_relaxed)) {
 		const struct dp_view *v = atomic_load(&t->dp->view);
 		uint64_t start = dp_rdtsc();
@@ -192,6 +195,9 @@ static void *dp_thread_main(void *arg)
 		for (unsigned i = 0; i < v->n_rxq[t->idx]; i++)
 			moved += dp_poll_rxq(t, v, &v->rxq[t->idx][i]);
 		uint64_t cycles = dp_rdtsc() - start;
+#ifdef RS_AB_TOGGLE
+		dp_ab_tick(&t->ab, moved);
+#endif
 		if (moved) {
 			rs_stat_add(&t->packets, moved);
 			rs_stat_add(&t->busy_cycles, cycles);
