@@ -75,7 +75,6 @@ struct dp_view {
 	struct dp_pview ports[DP_MAX_PORTS];
 };
 
-/* A forwarding thread. */
 #ifdef RS_AB_TOGGLE
 /* The phase clock of a same-process A/B experiment (lib/ab.h, dp_ab.c). */
 struct dp_ab {
@@ -89,6 +88,7 @@ void dp_ab_init(struct dp_ab *ab);
 void dp_ab_tick(struct dp_ab *ab, unsigned moved);
 #endif
 
+/* A forwarding thread. */
 struct dp_thread {
 	struct dp *dp;
 	unsigned idx;
