@@ -12,19 +12,11 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../lib/ab.h"
 
 unsigned rs_ab_bits;
-
-static uint64_t dp_ab_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static unsigned dp_ab_env(const char *name, unsigned dflt)
 {
@@ -38,7 +30,7 @@ void dp_ab_init(struct dp_ab *ab)
 	*ab = (struct dp_ab){.mask = dp_ab_env("RS_AB_MASK", 1),
 			     .period_ns = dp_ab_env("RS_AB_PERIOD_MS", 20) * 1000000ull,
 			     .out = out && *out ? out : "/tmp/ringswitch-ab.txt"};
-	ab->t0 = dp_ab_now_ns();
+	ab->t0 = dp_now_ns();
 	ab->report = ab->t0 + 1000000000ull;
 	rs_ab_bits = 0;
 }
@@ -57,7 +49,7 @@ static void dp_ab_report(const struct dp_ab *ab)
 void dp_ab_tick(struct dp_ab *ab, unsigned moved)
 {
 	ab->pk[ab->phase] += moved;
-	uint64_t now = dp_ab_now_ns();
+	uint64_t now = dp_now_ns();
 	if (now - ab->t0 < ab->period_ns)
 		return;
 	ab->ns[ab->phase] += now - ab->t0;

@@ -34,7 +34,7 @@ uint64_t dp_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static uint64_t now_ns(void)
+uint64_t dp_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -172,7 +172,7 @@ static void dp_pin(struct dp_thread *t)
 static void *dp_thread_main(void *arg)
 {
 	struct dp_thread *t = arg;
-	uint64_t last_work = now_ns();
+	uint64_t last_work = dp_now_ns();
 
 	dp_pin(t);
 #ifdef RS_AB_TOGGLE
@@ -205,7 +205,7 @@ static void *dp_thread_main(void *arg)
 		} else {
 			rs_stat_add(&t->idle_cycles, cycles);
 			if (!atomic_load_explicit(&t->dp->busy_poll, memory_order_relaxed)) {
-				uint64_t now = now_ns();
+				uint64_t now = dp_now_ns();
 				if (last_work == 0)
 					last_work = now;
 				if (now - last_work >=
@@ -213,7 +213,7 @@ static void *dp_thread_main(void *arg)
 					uint64_t s0 = dp_rdtsc();
 					dp_try_sleep(t, v);
 					rs_stat_add(&t->idle_cycles, dp_rdtsc() - s0);
-					last_work = now_ns();
+					last_work = dp_now_ns();
 				}
 			}
 		}
