@@ -45,7 +45,7 @@ REPO="$(cd "$BENCH/.." && pwd)"
 RS_BUILD="${RS_BUILD:-$REPO/build-bench}"
 BENCH_FLOWS="${BENCH_FLOWS:-1}"
 
-REPS=3 WARMUP=2 SECS=5 SIZES="64 1518" FES="testpmd rsgen" IDLE_SECS=10
+REPS=5 WARMUP=2 SECS=5 SIZES="64 1518" FES="testpmd rsgen" IDLE_SECS=10
 SYSTEMS="rs-p2p-busy rs-p2p-adaptive rs-normal-busy rs-normal-adaptive ovs-p2p ovs-normal tp-vhost"
 IDLE_SYSTEMS="rs-normal-adaptive ovs-normal"
 SMOKE=0 HUGE_WANT=1 WAIT_LOAD="" OUT="$BENCH/results"
