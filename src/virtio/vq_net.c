@@ -439,12 +439,12 @@ static void vq_rx_hdr(const struct vq *vq, const struct pbuf *p, uint16_t nbufs,
  */
 static inline void vq_hdr_store(uint8_t *g, const struct virtio_net_hdr *h, uint16_t hdr_len)
 {
-	if (hdr_len == VIRTIO_NET_HDR_LEN_MRG) {
-		if (memcmp(g, h, VIRTIO_NET_HDR_LEN_MRG) != 0)
-			memcpy(g, h, VIRTIO_NET_HDR_LEN_MRG);
-	} else if (memcmp(g, h, VIRTIO_NET_HDR_LEN_LEGACY) != 0) {
-		memcpy(g, h, VIRTIO_NET_HDR_LEN_LEGACY);
-	}
+	/* Fixed-size compares, as in vq_hdr_copy: they inline, a variable one is a call. */
+	bool same = hdr_len == VIRTIO_NET_HDR_LEN_MRG
+			? memcmp(g, h, VIRTIO_NET_HDR_LEN_MRG) == 0
+			: memcmp(g, h, VIRTIO_NET_HDR_LEN_LEGACY) == 0;
+	if (!same)
+		vq_hdr_copy(g, h, hdr_len);
 }
 
 /* Writes header 'h' and frame 'p' into the one guest piece 'g', which has room for both. */
