@@ -11,7 +11,7 @@
 #  5b. the same-process A/B harness built with -Dab_toggle=true, an A/A run
 #      with rs_gen (bench/toggle.sh): both phases must report, B/A within 10% of 1
 # Ends with one line "N passed, N failed". Set RS_SKIP_E2E=1 to skip stage 4,
-# RS_SKIP_BENCH=1 to skip stage 5.
+# RS_SKIP_BENCH=1 to skip stages 5 and 5b.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -116,7 +116,7 @@ elif [ -x tests/e2e/run.sh ]; then
 fi
 
 if [ "${RS_SKIP_BENCH:-0}" = "1" ]; then
-	echo "== stage 5: benchmark smoke run skipped (RS_SKIP_BENCH=1)"
+	echo "== stages 5 and 5b: benchmark smoke run and A/A run skipped (RS_SKIP_BENCH=1)"
 else
 	echo "== stage 5: benchmark smoke run (bench/run.sh --smoke)"
 	if bench/install-bench-deps.sh && bench/run.sh --smoke --out "$root/build-bench-smoke" \

@@ -170,7 +170,7 @@ static inline void dp_txq_unlock(struct dp_txq_lock *l)
 void dp_pipeline_run(struct dp_thread *t, const struct dp_view *v, uint32_t in, struct pbuf **pkts,
 		     unsigned n);
 
-/* Monotonic nanoseconds: adaptive polling's idle clock (dp_thread.c). */
+/* Monotonic nanoseconds: adaptive polling's idle clock and the A/B phase clock (dp_thread.c). */
 uint64_t dp_now_ns(void);
 
 static inline uint64_t dp_rdtsc(void)
