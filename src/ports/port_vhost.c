@@ -31,6 +31,7 @@
 
 #include "../lib/compiler.h"
 #include "../lib/log.h"
+#include "../net/pkt_rarp.h"
 #include "../vhost/vhost_dev.h"
 #include "../vhost/vhost_sock.h"
 
@@ -54,7 +55,18 @@ struct port_vhost {
 	 * queue_state(true), when no forwarding thread can be inside the queue.
 	 */
 	bool broken_logged[VHOST_MAX_QUEUES];
+	/*
+	 * A RARP announcement to inject (SEND_RARP after a live migration): 0 for
+	 * none, else PV_RARP_PENDING | the MAC in the low 48 bits. Set by the
+	 * control thread, taken (exchanged for 0) by the thread that owns rx
+	 * queue 0; one word, so the MAC is never read half-written.
+	 */
+	uint64_t rarp;
+	/* Dirty-log pages lost (vq_stats.log_outside) as last logged; owned as broken_logged. */
+	uint64_t log_outside_seen[VHOST_MAX_QUEUES];
 };
+
+#define PV_RARP_PENDING (1ull << 63)
 
 static inline uint16_t pv_rx_qid(uint16_t q)
 {
@@ -134,9 +146,29 @@ static void pv_conn_state(void *opaque, struct vhost_dev *dev, bool up)
 		p->events.link_state(p->events_opaque, p, up);
 }
 
+/*
+ * SEND_RARP: the guest moved here and cannot announce itself. The frame is
+ * injected into the switch by rx queue 0's thread as if the guest had sent it
+ * (pv_rx_burst), so the MAC table, and every switch behind a flood, moves
+ * the MAC to this port. A kick on that queue wakes its thread if it sleeps.
+ */
+static void pv_announce(void *opaque, struct vhost_dev *dev, const uint8_t mac[6])
+{
+	struct port_vhost *pv = opaque;
+	uint64_t v = PV_RARP_PENDING;
+
+	for (unsigned i = 0; i < 6; i++)
+		v |= (uint64_t)mac[i] << (8 * i);
+	__atomic_store_n(&pv->rarp, v, __ATOMIC_RELEASE);
+	int kick = vhost_dev_kick_fd(dev, pv_rx_qid(0));
+	if (kick >= 0)
+		(void)eventfd_write(kick, 1);
+}
+
 static const struct vhost_dev_ops pv_dev_ops = {
     .queue_state = pv_queue_state,
     .conn_state = pv_conn_state,
+    .announce = pv_announce,
 };
 
 /* ---- control thread ------------------------------------------------------ */
@@ -248,6 +280,43 @@ static void pv_broken(struct port_vhost *pv, uint16_t qid, const struct vq *vq)
 	RS_LOG_RL(RS_LOG_WARN, LOG_MOD,
 		  "%s: %s queue %u broken by the guest (%s): stopped until the front-end resets it",
 		  pv->p->name, (qid & 1) ? "rx" : "tx", qid / 2, vq_broken_reason_name(vq->broken));
+	vhost_dev_signal_err(pv->dev, qid);
+}
+
+/* While migrating: says loudly when written pages fell outside the front-end's log. */
+static void pv_log_check(struct port_vhost *pv, uint16_t qid, const struct vq *vq)
+{
+	uint64_t lost = rs_stat_get(&vq->stats.log_outside);
+
+	if (RS_LIKELY(lost == pv->log_outside_seen[qid]))
+		return;
+	RS_LOG_RL(RS_LOG_ERR, LOG_MOD,
+		  "%s: %s queue %u: %llu written pages outside the migration's dirty log: the "
+		  "front-end's log is too small, the migrated guest may miss them",
+		  pv->p->name, (qid & 1) ? "rx" : "tx", qid / 2,
+		  (unsigned long long)(lost - pv->log_outside_seen[qid]));
+	pv->log_outside_seen[qid] = lost;
+}
+
+/* Takes a pending SEND_RARP announcement as a frame from the guest (rx queue 0 only). */
+static unsigned pv_rarp_take(struct port_vhost *pv, struct pbuf_pool *pool, struct pbuf **pkts)
+{
+	uint64_t v = __atomic_exchange_n(&pv->rarp, 0, __ATOMIC_ACQUIRE);
+	uint8_t mac[6];
+
+	if (!(v & PV_RARP_PENDING))
+		return 0;
+	struct pbuf *p = pbuf_alloc_len(pool, PKT_RARP_LEN);
+	if (p == NULL) { /* try again next burst */
+		__atomic_store_n(&pv->rarp, v, __ATOMIC_RELAXED);
+		return 0;
+	}
+	for (unsigned i = 0; i < 6; i++)
+		mac[i] = (uint8_t)(v >> (8 * i));
+	pkt_rarp_build(p->data, mac);
+	p->len = PKT_RARP_LEN;
+	pkts[0] = p;
+	return 1;
 }
 
 /* After a burst that published used entries: one eventfd write, if the guest wants it. */
@@ -269,6 +338,8 @@ static int pv_rx_burst(struct port *p, uint16_t q, struct pbuf_pool *pool, struc
 
 	if (RS_UNLIKELY(vq == NULL))
 		return -EINVAL;
+	if (RS_UNLIKELY(q == 0 && __atomic_load_n(&pv->rarp, __ATOMIC_RELAXED) != 0))
+		got = pv_rarp_take(pv, pool, pkts);
 	while (got < max) {
 		unsigned want = RS_MIN(max - got, (unsigned)VQ_BURST_MAX);
 		int n = vq_dequeue_burst_ref(vq, pool, pkts + got, want);
@@ -298,8 +369,11 @@ static void pv_rx_done(struct port *p, uint16_t q)
 	uint16_t qid = pv_rx_qid(q);
 	struct vq *vq = vhost_dev_vq(pv->dev, qid);
 
-	if (vq && vq_dequeue_release(vq))
+	if (vq && vq_dequeue_release(vq)) {
 		pv_signal(pv, qid, vq);
+		if (RS_UNLIKELY(vq->log != NULL))
+			pv_log_check(pv, qid, vq);
+	}
 }
 
 /*
@@ -329,6 +403,8 @@ static int pv_tx_burst(struct port *p, uint16_t q, struct pbuf *const *pkts, uns
 	}
 	if (sent > 0)
 		pv_signal(pv, qid, vq);
+	if (RS_UNLIKELY(vq->log != NULL))
+		pv_log_check(pv, qid, vq);
 	return (int)sent;
 }
 

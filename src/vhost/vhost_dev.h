@@ -37,14 +37,17 @@ struct vhost_dev_ops {
 	void (*queue_state)(void *opaque, struct vhost_dev *dev, uint16_t qid, bool ready);
 	/* The front-end connected (true) or went away / reset the device (false). */
 	void (*conn_state)(void *opaque, struct vhost_dev *dev, bool up);
+	/* SEND_RARP: announce the guest whose MAC is 'mac' as if it had sent a RARP
+	 * (after a live migration). Optional. */
+	void (*announce)(void *opaque, struct vhost_dev *dev, const uint8_t mac[6]);
 };
 
 struct vhost_dev_cfg {
-	const char *name;        /* for logs: the port name */
+	const char *name;	  /* for logs: the port name */
 	uint16_t max_queue_pairs; /* 1..VHOST_MAX_QUEUE_PAIRS */
-	uint64_t features;       /* virtio features offered; 0 = the layer's default */
-	uint16_t mtu;            /* offered with VIRTIO_NET_F_MTU; 0 = do not offer */
-	bool no_offloads;        /* leave VHOST_DEV_OFFLOAD_FEATURES out of the offer */
+	uint64_t features;	  /* virtio features offered; 0 = the layer's default */
+	uint16_t mtu;		  /* offered with VIRTIO_NET_F_MTU; 0 = do not offer */
+	bool no_offloads;	  /* leave VHOST_DEV_OFFLOAD_FEATURES out of the offer */
 };
 
 /*
@@ -90,5 +93,7 @@ struct vq *vhost_dev_vq(struct vhost_dev *dev, uint16_t qid);
 int vhost_dev_call_fd(const struct vhost_dev *dev, uint16_t qid);
 /* Control: the guest's kick eventfd for sleeping on (-1: none). */
 int vhost_dev_kick_fd(const struct vhost_dev *dev, uint16_t qid);
+/* Datapath: the queue broke; signals the front-end's SET_VRING_ERR eventfd, if any. */
+void vhost_dev_signal_err(const struct vhost_dev *dev, uint16_t qid);
 
 #endif

@@ -83,6 +83,14 @@ int vhost_mem_map_region(const struct vhost_user_mem_region *r, int fd, struct g
 	return 0;
 }
 
+int vhost_mem_map_log(const struct vhost_user_log *l, int fd, struct gmem_region *out)
+{
+	const struct vhost_user_mem_region r = {.memory_size = l->mmap_size,
+						.mmap_offset = l->mmap_offset};
+
+	return vhost_mem_map_region(&r, fd, out);
+}
+
 void vhost_mem_unmap_region(struct gmem_region *r)
 {
 	if (r->map_base != NULL && r->map_len != 0)

@@ -52,6 +52,15 @@ int vhost_mem_add(struct gmem *m, const struct vhost_user_mem_region *r, int *fd
  * with the last one; -ENOENT if none. */
 int vhost_mem_remove(struct gmem *m, const struct vhost_user_mem_region *r);
 
+/*
+ * SET_LOG_BASE: maps the dirty log, mmap_size bytes at mmap_offset of 'fd',
+ * checked like a memory region against the fd's real size (-ERANGE past its
+ * end, -EOVERFLOW when the range wraps, -EINVAL for size 0). On success 'out'
+ * (host = the log's first byte, size = its bytes) owns the mapping and 'fd';
+ * release it with vhost_mem_unmap_region().
+ */
+int vhost_mem_map_log(const struct vhost_user_log *l, int fd, struct gmem_region *out);
+
 /* Words for an error of the functions above, for the caller's log line. */
 const char *vhost_mem_strerror(int err);
 

@@ -12,73 +12,33 @@
 #include "../lib/compiler.h"
 #include "../virtio/virtio_spec.h"
 
-/* Payload sizes ("Message types"/"Payload" in vhost-user.rst). */
-#define SZ_U64	  ((uint16_t)sizeof(uint64_t))
-#define SZ_STATE  ((uint16_t)sizeof(struct vhost_user_vring_state))
-#define SZ_ADDR	  ((uint16_t)sizeof(struct vhost_user_vring_addr))
-#define SZ_REGION ((uint16_t)sizeof(struct vhost_user_single_region))
-#define SZ_MEMHDR ((uint16_t)offsetof(struct vhost_user_mem_table, regions))
-#define SZ_MEMMAX ((uint16_t)sizeof(struct vhost_user_mem_table))
 /*
- * "request payload: N/A": QEMU sends size 0. Up to one u64 is tolerated (and
- * ignored) because some front-ends send a zeroed u64; anything longer is a
- * framing mistake worth reporting.
+ * The validation table, generated from VHOST_MSG_LIST: one entry per row,
+ * indexed by request code.
  */
-#define SZ_NA_MAX SZ_U64
-
-#define NA	  0, SZ_NA_MAX
-#define EXACT(s)  (s), (s)
-#define FDS(a, b) VHOST_MSG_FDS_RANGE, (a), (b)
-#define NOGATE	  VHOST_MSG_NO_GATE
-
-/* ENTRY(request, min size, max size, fd rule, min fds, max fds, vring field, gate, reply) */
-#define ENTRY(req, ...) [VHOST_USER_##req] = {#req, VHOST_USER_##req, __VA_ARGS__}
-
-/*
- * Every request we implement. Requests absent here (LOG_BASE/LOG_FD: we do
- * not offer LOG_SHMFD or VHOST_F_LOG_ALL; IOTLB, ENDIAN, CONFIG, ...) are
- * VHOST_MSG_E_UNKNOWN. Gates follow the "should be sent only when" clauses;
- * GET_QUEUE_NUM is not gated because the spec ties it to MQ being *queried*
- * (we always offer it), and SEND_RARP is accepted without RARP because it
- * has no effect yet.
- */
+#define VHOST_MSG_ENTRY(req, fn, prep, ...)                                                        \
+	[VHOST_USER_##req] = {#req, VHOST_USER_##req, __VA_ARGS__},
 static const struct vhost_msg_desc msg_table[VHOST_USER_REQUEST_MAX] = {
-    ENTRY(GET_FEATURES, NA, FDS(0, 0), VHOST_MSG_VRING_NONE, NOGATE, true),
-    ENTRY(SET_FEATURES, EXACT(SZ_U64), FDS(0, 0), VHOST_MSG_VRING_NONE, NOGATE, false),
-    ENTRY(SET_OWNER, NA, FDS(0, 0), VHOST_MSG_VRING_NONE, NOGATE, false),
-    ENTRY(RESET_OWNER, NA, FDS(0, 0), VHOST_MSG_VRING_NONE, NOGATE, false),
-    ENTRY(SET_MEM_TABLE, SZ_MEMHDR, SZ_MEMMAX, VHOST_MSG_FDS_NREGIONS, 0, 0, VHOST_MSG_VRING_NONE,
-	  NOGATE, false),
-    ENTRY(SET_VRING_NUM, EXACT(SZ_STATE), FDS(0, 0), VHOST_MSG_VRING_STATE, NOGATE, false),
-    ENTRY(SET_VRING_ADDR, EXACT(SZ_ADDR), FDS(0, 0), VHOST_MSG_VRING_ADDR, NOGATE, false),
-    ENTRY(SET_VRING_BASE, EXACT(SZ_STATE), FDS(0, 0), VHOST_MSG_VRING_STATE, NOGATE, false),
-    ENTRY(GET_VRING_BASE, EXACT(SZ_STATE), FDS(0, 0), VHOST_MSG_VRING_STATE, NOGATE, true),
-    ENTRY(SET_VRING_KICK, EXACT(SZ_U64), VHOST_MSG_FDS_NOFD_BIT, 0, 1, VHOST_MSG_VRING_FILE, NOGATE,
-	  false),
-    ENTRY(SET_VRING_CALL, EXACT(SZ_U64), VHOST_MSG_FDS_NOFD_BIT, 0, 1, VHOST_MSG_VRING_FILE, NOGATE,
-	  false),
-    ENTRY(SET_VRING_ERR, EXACT(SZ_U64), VHOST_MSG_FDS_NOFD_BIT, 0, 1, VHOST_MSG_VRING_FILE, NOGATE,
-	  false),
-    ENTRY(GET_PROTOCOL_FEATURES, NA, FDS(0, 0), VHOST_MSG_VRING_NONE, NOGATE, true),
-    ENTRY(SET_PROTOCOL_FEATURES, EXACT(SZ_U64), FDS(0, 0), VHOST_MSG_VRING_NONE, NOGATE, false),
-    ENTRY(GET_QUEUE_NUM, NA, FDS(0, 0), VHOST_MSG_VRING_NONE, NOGATE, true),
-    ENTRY(SET_VRING_ENABLE, EXACT(SZ_STATE), FDS(0, 0), VHOST_MSG_VRING_STATE, NOGATE, false),
-    ENTRY(SEND_RARP, EXACT(SZ_U64), FDS(0, 0), VHOST_MSG_VRING_NONE, NOGATE, false),
-    ENTRY(NET_SET_MTU, EXACT(SZ_U64), FDS(0, 0), VHOST_MSG_VRING_NONE,
-	  VHOST_USER_PROTOCOL_F_NET_MTU, false),
-    ENTRY(SET_BACKEND_REQ_FD, NA, FDS(1, 1), VHOST_MSG_VRING_NONE,
-	  VHOST_USER_PROTOCOL_F_BACKEND_REQ, false),
-    ENTRY(GET_MAX_MEM_SLOTS, NA, FDS(0, 0), VHOST_MSG_VRING_NONE,
-	  VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS, true),
-    ENTRY(ADD_MEM_REG, EXACT(SZ_REGION), FDS(1, 1), VHOST_MSG_VRING_NONE,
-	  VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS, false),
-    /* "the back-end MAY accept messages with one file descriptor ... MUST close it" */
-    ENTRY(REM_MEM_REG, EXACT(SZ_REGION), FDS(0, 1), VHOST_MSG_VRING_NONE,
-	  VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS, false),
-    ENTRY(SET_STATUS, EXACT(SZ_U64), FDS(0, 0), VHOST_MSG_VRING_NONE, VHOST_USER_PROTOCOL_F_STATUS,
-	  false),
-    ENTRY(GET_STATUS, NA, FDS(0, 0), VHOST_MSG_VRING_NONE, VHOST_USER_PROTOCOL_F_STATUS, true),
-};
+    VHOST_MSG_LIST(VHOST_MSG_ENTRY)};
+#undef VHOST_MSG_ENTRY
+
+/*
+ * Static checks on every row: the request code fits the table, sizes fit the
+ * payload buffer, fd counts fit what the socket layer receives, and a message
+ * that stops "its ring" names one (DPDK's message table checks its lock rules
+ * the same way).
+ */
+/* The indirection expands the row's column macros (VHOST_MSG_NA, ...) before they are counted. */
+#define VHOST_MSG_ROW_CHECK(req, fn, prep, ...) VHOST_MSG_ROW_CHECK_(req, __VA_ARGS__)
+#define VHOST_MSG_ROW_CHECK_(req, min, max, fdrule, minfds, maxfds, vring, gate, reply, stop)      \
+	_Static_assert(VHOST_USER_##req < VHOST_USER_REQUEST_MAX, #req ": code past the table");   \
+	_Static_assert((min) <= (max) && (max) <= VHOST_USER_PAYLOAD_MAX, #req ": sizes");         \
+	_Static_assert((minfds) <= (maxfds) && (maxfds) <= VHOST_USER_MAX_FDS, #req ": fds");      \
+	_Static_assert((stop) != VHOST_MSG_STOP_RING || (vring) != VHOST_MSG_VRING_NONE,           \
+		       #req ": stops a ring it does not name");
+VHOST_MSG_LIST(VHOST_MSG_ROW_CHECK)
+#undef VHOST_MSG_ROW_CHECK
+#undef VHOST_MSG_ROW_CHECK_
 
 static const char *const err_names[VHOST_MSG_E_COUNT] = {
     [VHOST_MSG_OK] = "ok",
@@ -245,6 +205,22 @@ static enum vhost_msg_err check_vring(const struct vhost_msg_desc *d,
 	return VHOST_MSG_OK;
 }
 
+/*
+ * SET_LOG_BASE ("Log description"): a non-empty log whose range in the fd
+ * does not wrap, and at most VHOST_MSG_LOG_MAX bytes (one bit per 4 KiB page
+ * covers 128 TiB of guest memory). Whether the range lies inside the fd is
+ * checked against the fd's real size when it is mapped (DPDK's
+ * CVE-2020-10722 trusted mmap_size).
+ */
+static enum vhost_msg_err check_log(const struct vhost_user_log *l)
+{
+	if (l->mmap_size == 0 || l->mmap_size > VHOST_MSG_LOG_MAX)
+		return VHOST_MSG_E_VALUE;
+	if (range_wraps(l->mmap_offset, l->mmap_size))
+		return VHOST_MSG_E_REGION;
+	return VHOST_MSG_OK;
+}
+
 static enum vhost_msg_err check_content(const struct vhost_msg_desc *d,
 					const struct vhost_user_msg *msg,
 					const struct vhost_msg_ctx *ctx)
@@ -263,6 +239,8 @@ static enum vhost_msg_err check_content(const struct vhost_msg_desc *d,
 		if (msg->payload.u64 < 68 || msg->payload.u64 > 65535)
 			return VHOST_MSG_E_VALUE;
 		return VHOST_MSG_OK;
+	case VHOST_USER_SET_LOG_BASE:
+		return check_log(&msg->payload.log);
 	case VHOST_USER_SET_STATUS:
 		/* 2.1 Device Status Field: an 8-bit value. */
 		return msg->payload.u64 > 0xff ? VHOST_MSG_E_VALUE : VHOST_MSG_OK;
@@ -278,7 +256,7 @@ static enum vhost_msg_err check_mem_table_size(const struct vhost_user_msg *msg)
 
 	if (n == 0 || n > VHOST_MEMORY_BASELINE_NREGIONS)
 		return VHOST_MSG_E_NREGIONS;
-	if (msg->hdr.size < SZ_MEMHDR + n * sizeof(struct vhost_user_mem_region))
+	if (msg->hdr.size < VHOST_MSG_SZ_MEMHDR + n * sizeof(struct vhost_user_mem_region))
 		return VHOST_MSG_E_SIZE_SMALL;
 	return VHOST_MSG_OK;
 }

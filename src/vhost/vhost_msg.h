@@ -20,6 +20,7 @@
 #define RS_VHOST_MSG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "vhost_user.h"
@@ -42,7 +43,7 @@ enum vhost_msg_err {
 	VHOST_MSG_E_NREGIONS,	    /* SET_MEM_TABLE nregions 0 or > 8 */
 	VHOST_MSG_E_REGION,	    /* region of size 0 or wrapping gpa/uva/offset */
 	VHOST_MSG_E_OVERLAP,	    /* two SET_MEM_TABLE regions overlap */
-	VHOST_MSG_E_VALUE,	    /* a u64 value out of range (MTU, status) */
+	VHOST_MSG_E_VALUE,	    /* a value out of range (MTU, status, log size) */
 	VHOST_MSG_E_COUNT
 };
 
@@ -63,6 +64,121 @@ enum vhost_msg_fds {
 
 #define VHOST_MSG_NO_GATE 0xff
 
+/*
+ * What a message stops before its handler runs, and re-evaluates after it
+ * (vhost_dev.c's dispatcher does both, so no handler does either):
+ *   NONE    nothing a ready queue uses changes;
+ *   RING    the ring the message names (its vring field);
+ *   DEVICE  every ring (features, memory table, dirty log, reset).
+ */
+enum vhost_msg_stop {
+	VHOST_MSG_STOP_NONE = 0,
+	VHOST_MSG_STOP_RING,
+	VHOST_MSG_STOP_DEVICE,
+};
+
+/*
+ * The protocol, declared once. Every request ringswitch implements is one
+ * row; the row generates the validation table (vhost_msg.c), the handler
+ * table (vhost_dev.c: the handler of row FOO is h_foo, named by the second
+ * column, and its preparation p_bar, named by the third) and the tests' list
+ * of requests. A request absent here is VHOST_MSG_E_UNKNOWN (IOTLB, ENDIAN,
+ * CONFIG, ...). The dispatcher runs a row as: prepare (what can fail: map
+ * the new memory table or log; the device is untouched when it does), stop
+ * what the row stops, handle, re-evaluate readiness.
+ *
+ * Columns: X(REQUEST, handler, preparation, min size, max size, fd rule,
+ *            min fds, max fds, vring field, protocol-feature gate,
+ *            reply always owed, stops)
+ * Sizes come from "Message types"/"Payload" in vhost-user.rst; gates follow
+ * the "should be sent only when" clauses. GET_QUEUE_NUM is not gated because
+ * the spec ties it to MQ being *queried* (we always offer it). SEND_RARP is
+ * accepted without the RARP feature: QEMU sends it whenever it announces, and
+ * a back-end that did not negotiate RARP simply injects nothing more than
+ * one that did.
+ */
+#define VHOST_MSG_NA	    0, (uint16_t)sizeof(uint64_t)
+#define VHOST_MSG_EXACT(s)  (uint16_t)(s), (uint16_t)(s)
+#define VHOST_MSG_FDS(a, b) VHOST_MSG_FDS_RANGE, (a), (b)
+#define VHOST_MSG_SZ_U64    sizeof(uint64_t)
+#define VHOST_MSG_SZ_STATE  sizeof(struct vhost_user_vring_state)
+#define VHOST_MSG_SZ_ADDR   sizeof(struct vhost_user_vring_addr)
+#define VHOST_MSG_SZ_REGION sizeof(struct vhost_user_single_region)
+#define VHOST_MSG_SZ_LOG    sizeof(struct vhost_user_log)
+#define VHOST_MSG_SZ_MEMHDR (uint16_t)offsetof(struct vhost_user_mem_table, regions)
+#define VHOST_MSG_SZ_MEMMAX (uint16_t)sizeof(struct vhost_user_mem_table)
+
+/* clang-format off */
+#define VHOST_MSG_LIST(X)                                                                          \
+    X(GET_FEATURES, get_features, none, VHOST_MSG_NA, VHOST_MSG_FDS(0, 0), VHOST_MSG_VRING_NONE,   \
+      VHOST_MSG_NO_GATE, true, VHOST_MSG_STOP_NONE)                                                \
+    X(SET_FEATURES, set_features, none, VHOST_MSG_EXACT(VHOST_MSG_SZ_U64), VHOST_MSG_FDS(0, 0),    \
+      VHOST_MSG_VRING_NONE, VHOST_MSG_NO_GATE, false, VHOST_MSG_STOP_DEVICE)                       \
+    X(SET_OWNER, set_owner, none, VHOST_MSG_NA, VHOST_MSG_FDS(0, 0), VHOST_MSG_VRING_NONE,         \
+      VHOST_MSG_NO_GATE, false, VHOST_MSG_STOP_NONE)                                               \
+    X(RESET_OWNER, reset_owner, none, VHOST_MSG_NA, VHOST_MSG_FDS(0, 0), VHOST_MSG_VRING_NONE,     \
+      VHOST_MSG_NO_GATE, false, VHOST_MSG_STOP_DEVICE)                                             \
+    X(SET_MEM_TABLE, set_mem_table, map_table, VHOST_MSG_SZ_MEMHDR, VHOST_MSG_SZ_MEMMAX,           \
+      VHOST_MSG_FDS_NREGIONS, 0, 0, VHOST_MSG_VRING_NONE, VHOST_MSG_NO_GATE, false,                \
+      VHOST_MSG_STOP_DEVICE)                                                                       \
+    /* "the back-end must reply with zero-sized payload" (QEMU 7.2 waits for it) */                \
+    X(SET_LOG_BASE, set_log_base, map_log, VHOST_MSG_EXACT(VHOST_MSG_SZ_LOG), VHOST_MSG_FDS(1, 1), \
+      VHOST_MSG_VRING_NONE, VHOST_USER_PROTOCOL_F_LOG_SHMFD, true, VHOST_MSG_STOP_DEVICE)          \
+    X(SET_LOG_FD, set_log_fd, none, VHOST_MSG_NA, VHOST_MSG_FDS(1, 1), VHOST_MSG_VRING_NONE,       \
+      VHOST_MSG_NO_GATE, false, VHOST_MSG_STOP_NONE)                                               \
+    X(SET_VRING_NUM, set_vring_num, none, VHOST_MSG_EXACT(VHOST_MSG_SZ_STATE), VHOST_MSG_FDS(0, 0), \
+      VHOST_MSG_VRING_STATE, VHOST_MSG_NO_GATE, false, VHOST_MSG_STOP_RING)                        \
+    X(SET_VRING_ADDR, set_vring_addr, none, VHOST_MSG_EXACT(VHOST_MSG_SZ_ADDR), VHOST_MSG_FDS(0, 0), \
+      VHOST_MSG_VRING_ADDR, VHOST_MSG_NO_GATE, false, VHOST_MSG_STOP_RING)                         \
+    X(SET_VRING_BASE, set_vring_base, none, VHOST_MSG_EXACT(VHOST_MSG_SZ_STATE), VHOST_MSG_FDS(0, 0), \
+      VHOST_MSG_VRING_STATE, VHOST_MSG_NO_GATE, false, VHOST_MSG_STOP_RING)                        \
+    X(GET_VRING_BASE, get_vring_base, none, VHOST_MSG_EXACT(VHOST_MSG_SZ_STATE), VHOST_MSG_FDS(0, 0), \
+      VHOST_MSG_VRING_STATE, VHOST_MSG_NO_GATE, true, VHOST_MSG_STOP_RING)                         \
+    X(SET_VRING_KICK, set_vring_kick, none, VHOST_MSG_EXACT(VHOST_MSG_SZ_U64), VHOST_MSG_FDS_NOFD_BIT, \
+      0, 1, VHOST_MSG_VRING_FILE, VHOST_MSG_NO_GATE, false, VHOST_MSG_STOP_RING)                   \
+    X(SET_VRING_CALL, set_vring_call, none, VHOST_MSG_EXACT(VHOST_MSG_SZ_U64), VHOST_MSG_FDS_NOFD_BIT, \
+      0, 1, VHOST_MSG_VRING_FILE, VHOST_MSG_NO_GATE, false, VHOST_MSG_STOP_RING)                   \
+    /* The ring's forwarding thread signals the error fd when the ring breaks. */                  \
+    X(SET_VRING_ERR, set_vring_err, none, VHOST_MSG_EXACT(VHOST_MSG_SZ_U64), VHOST_MSG_FDS_NOFD_BIT, \
+      0, 1, VHOST_MSG_VRING_FILE, VHOST_MSG_NO_GATE, false, VHOST_MSG_STOP_RING)                   \
+    X(GET_PROTOCOL_FEATURES, get_protocol_features, none, VHOST_MSG_NA, VHOST_MSG_FDS(0, 0),       \
+      VHOST_MSG_VRING_NONE, VHOST_MSG_NO_GATE, true, VHOST_MSG_STOP_NONE)                          \
+    X(SET_PROTOCOL_FEATURES, set_protocol_features, none, VHOST_MSG_EXACT(VHOST_MSG_SZ_U64),       \
+      VHOST_MSG_FDS(0, 0), VHOST_MSG_VRING_NONE, VHOST_MSG_NO_GATE, false, VHOST_MSG_STOP_NONE)    \
+    X(GET_QUEUE_NUM, get_queue_num, none, VHOST_MSG_NA, VHOST_MSG_FDS(0, 0), VHOST_MSG_VRING_NONE, \
+      VHOST_MSG_NO_GATE, true, VHOST_MSG_STOP_NONE)                                                \
+    X(SET_VRING_ENABLE, set_vring_enable, none, VHOST_MSG_EXACT(VHOST_MSG_SZ_STATE),               \
+      VHOST_MSG_FDS(0, 0), VHOST_MSG_VRING_STATE, VHOST_MSG_NO_GATE, false, VHOST_MSG_STOP_RING)   \
+    X(SEND_RARP, send_rarp, none, VHOST_MSG_EXACT(VHOST_MSG_SZ_U64), VHOST_MSG_FDS(0, 0),          \
+      VHOST_MSG_VRING_NONE, VHOST_MSG_NO_GATE, false, VHOST_MSG_STOP_NONE)                         \
+    X(NET_SET_MTU, net_set_mtu, none, VHOST_MSG_EXACT(VHOST_MSG_SZ_U64), VHOST_MSG_FDS(0, 0),      \
+      VHOST_MSG_VRING_NONE, VHOST_USER_PROTOCOL_F_NET_MTU, false, VHOST_MSG_STOP_NONE)             \
+    X(SET_BACKEND_REQ_FD, set_backend_req_fd, none, VHOST_MSG_NA, VHOST_MSG_FDS(1, 1),             \
+      VHOST_MSG_VRING_NONE, VHOST_USER_PROTOCOL_F_BACKEND_REQ, false, VHOST_MSG_STOP_NONE)         \
+    X(GET_MAX_MEM_SLOTS, get_max_mem_slots, none, VHOST_MSG_NA, VHOST_MSG_FDS(0, 0),               \
+      VHOST_MSG_VRING_NONE, VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS, true, VHOST_MSG_STOP_NONE)  \
+    X(ADD_MEM_REG, add_mem_reg, none, VHOST_MSG_EXACT(VHOST_MSG_SZ_REGION), VHOST_MSG_FDS(1, 1),   \
+      VHOST_MSG_VRING_NONE, VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS, false,                      \
+      VHOST_MSG_STOP_DEVICE)                                                                       \
+    /* "the back-end MAY accept messages with one file descriptor ... MUST close it" */            \
+    X(REM_MEM_REG, rem_mem_reg, none, VHOST_MSG_EXACT(VHOST_MSG_SZ_REGION), VHOST_MSG_FDS(0, 1),   \
+      VHOST_MSG_VRING_NONE, VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS, false,                      \
+      VHOST_MSG_STOP_DEVICE)                                                                       \
+    X(SET_STATUS, set_status, none, VHOST_MSG_EXACT(VHOST_MSG_SZ_U64), VHOST_MSG_FDS(0, 0),        \
+      VHOST_MSG_VRING_NONE, VHOST_USER_PROTOCOL_F_STATUS, false, VHOST_MSG_STOP_NONE)              \
+    X(GET_STATUS, get_status, none, VHOST_MSG_NA, VHOST_MSG_FDS(0, 0), VHOST_MSG_VRING_NONE,       \
+      VHOST_USER_PROTOCOL_F_STATUS, true, VHOST_MSG_STOP_NONE)
+/* clang-format on */
+
+/* The request codes of VHOST_MSG_LIST, for tests: a list built from the one declaration. */
+#define VHOST_MSG_REQUEST_CODE(req, ...) VHOST_USER_##req,
+/* How many requests ringswitch implements. */
+#define VHOST_MSG_COUNT_ONE(req, ...) +1
+enum { VHOST_MSG_NR_REQUESTS = 0 VHOST_MSG_LIST(VHOST_MSG_COUNT_ONE) };
+
+/* The largest dirty log accepted: one bit per 4 KiB page of 128 TiB. */
+#define VHOST_MSG_LOG_MAX (1ull << 32)
+
 struct vhost_msg_desc {
 	const char *name;  /* "SET_MEM_TABLE" */
 	uint32_t request;  /* also the handler id: vhost_dev.c indexes by it */
@@ -74,6 +190,7 @@ struct vhost_msg_desc {
 	uint8_t vring;	    /* enum vhost_msg_vring */
 	uint8_t proto_gate; /* VHOST_USER_PROTOCOL_F_* that must be negotiated, or NO_GATE */
 	bool reply;	    /* a reply is always owed (GET_*), NEED_REPLY or not */
+	uint8_t stops;	    /* enum vhost_msg_stop */
 };
 
 /* Device state the checks depend on. */

@@ -47,21 +47,21 @@ enum vhost_user_request {
 };
 
 /* Header flags: bits 0-1 version (always 1), bit 2 reply, bit 3 need-reply. */
-#define VHOST_USER_VERSION_MASK 0x3u
-#define VHOST_USER_VERSION      0x1u
-#define VHOST_USER_FLAG_REPLY   (1u << 2)
+#define VHOST_USER_VERSION_MASK	   0x3u
+#define VHOST_USER_VERSION	   0x1u
+#define VHOST_USER_FLAG_REPLY	   (1u << 2)
 #define VHOST_USER_FLAG_NEED_REPLY (1u << 3)
 
 /* Protocol features ("Protocol features"). */
-#define VHOST_USER_PROTOCOL_F_MQ                  0
-#define VHOST_USER_PROTOCOL_F_LOG_SHMFD           1
-#define VHOST_USER_PROTOCOL_F_RARP                2
-#define VHOST_USER_PROTOCOL_F_REPLY_ACK           3
-#define VHOST_USER_PROTOCOL_F_NET_MTU             4
-#define VHOST_USER_PROTOCOL_F_BACKEND_REQ         5
-#define VHOST_USER_PROTOCOL_F_CONFIG              9
+#define VHOST_USER_PROTOCOL_F_MQ		  0
+#define VHOST_USER_PROTOCOL_F_LOG_SHMFD		  1
+#define VHOST_USER_PROTOCOL_F_RARP		  2
+#define VHOST_USER_PROTOCOL_F_REPLY_ACK		  3
+#define VHOST_USER_PROTOCOL_F_NET_MTU		  4
+#define VHOST_USER_PROTOCOL_F_BACKEND_REQ	  5
+#define VHOST_USER_PROTOCOL_F_CONFIG		  9
 #define VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS 15
-#define VHOST_USER_PROTOCOL_F_STATUS              16
+#define VHOST_USER_PROTOCOL_F_STATUS		  16
 
 /* SET_VRING_KICK/CALL/ERR payload: low byte is the index, bit 8 "no fd". */
 #define VHOST_USER_VRING_IDX_MASK  0xffu
@@ -107,6 +107,13 @@ struct vhost_user_mem_table {
 	struct vhost_user_mem_region regions[VHOST_MEMORY_BASELINE_NREGIONS];
 } __attribute__((packed));
 
+/* SET_LOG_BASE payload ("Log description"): the dirty log lives in the fd
+ * that comes with the message, mmap_size bytes from mmap_offset. */
+struct vhost_user_log {
+	uint64_t mmap_size;
+	uint64_t mmap_offset;
+} __attribute__((packed));
+
 /* ADD_MEM_REG / REM_MEM_REG payload. */
 struct vhost_user_single_region {
 	uint64_t padding;
@@ -121,6 +128,7 @@ struct vhost_user_msg {
 		struct vhost_user_vring_addr addr;
 		struct vhost_user_mem_table mem;
 		struct vhost_user_single_region mem_reg;
+		struct vhost_user_log log;
 		uint8_t raw[VHOST_USER_PAYLOAD_MAX];
 	} payload;
 } __attribute__((packed));

@@ -113,6 +113,7 @@ struct virtio_net_hdr {
 #define VIRTIO_NET_F_GUEST_ANNOUNCE     21
 #define VIRTIO_NET_F_MQ                 22
 #define VIRTIO_F_NOTIFY_ON_EMPTY        24
+#define VHOST_F_LOG_ALL                 26 /* vhost-user "Migration": dirty page logging */
 #define VIRTIO_F_ANY_LAYOUT             27
 #define VIRTIO_RING_F_INDIRECT_DESC     28
 #define VIRTIO_RING_F_EVENT_IDX         29

@@ -158,19 +158,24 @@ void vq_disable_kicks(struct vq *vq)
 	 */
 	/* Read first: callers re-assert this often, and a store to the used ring's
 	 * first line would pull it away from the guest for nothing. */
-	if (!vq->event_idx && !(rs_load_relaxed(&vq->used->flags) &
-				cpu_to_vle16(VIRTQ_USED_F_NO_NOTIFY)))
+	if (!vq->event_idx &&
+	    !(rs_load_relaxed(&vq->used->flags) & cpu_to_vle16(VIRTQ_USED_F_NO_NOTIFY))) {
 		rs_store_relaxed(&vq->used->flags, cpu_to_vle16(VIRTQ_USED_F_NO_NOTIFY));
+		vq_log_used(vq, &vq->used->flags, sizeof(vq->used->flags));
+	}
 }
 
 bool vq_enable_kicks(struct vq *vq)
 {
 	if (!vq->used || vq->broken)
 		return false;
-	if (vq->event_idx)
+	if (vq->event_idx) {
 		rs_store_relaxed(vq_avail_event(vq), cpu_to_vle16(vq->last_avail));
-	else
+		vq_log_used(vq, vq_avail_event(vq), sizeof(vle16));
+	} else {
 		rs_store_relaxed(&vq->used->flags, cpu_to_vle16(0));
+		vq_log_used(vq, &vq->used->flags, sizeof(vq->used->flags));
+	}
 	/*
 	 * Orders the store above before the re-read of avail->idx; pairs with
 	 * the guest's full barrier between its store of avail->idx and its

@@ -60,6 +60,7 @@ struct vq_stats {
 	uint64_t pool_empty;	    /* TX: pool empty (the chain stays in the ring) */
 	uint64_t drop_too_many_iov; /* chain with more than VQ_MAX_IOV pieces */
 	uint64_t interrupts;	    /* times vq_guest_wants_interrupt() said yes */
+	uint64_t log_outside;	    /* dirty pages written outside the log: bits lost */
 	uint64_t broken[VQ_BROKEN_REASON_COUNT];
 };
 
@@ -73,6 +74,19 @@ struct vq_chain {
 	struct gmem_iov iov[VQ_MAX_IOV];
 };
 
+/*
+ * The dirty log of vhost-user live migration ("Dirty page logging"): one bit
+ * per 4 KiB page of guest-physical address, bit (page % 8) of byte (page / 8).
+ * The front-end clears bits while we set them, so bits are only ever set with
+ * an atomic OR. Owned by the vhost layer; replaced only while every queue of
+ * the device is stopped.
+ */
+struct vq_log {
+	uint8_t *bits;
+	uint64_t size; /* bytes */
+};
+#define VQ_LOG_PAGE_SHIFT 12
+
 struct vq {
 	/* Set by vq_setup (control thread, queue stopped). */
 	const struct gmem *mem;
@@ -85,6 +99,10 @@ struct vq {
 	bool event_idx;	  /* VIRTIO_RING_F_EVENT_IDX negotiated */
 	bool indirect;	  /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
 	bool mrg_rxbuf;	  /* VIRTIO_NET_F_MRG_RXBUF negotiated */
+	/* Set by vq_set_log after vq_setup (control thread, queue stopped). */
+	bool log_used;		  /* used-ring writes are logged (VHOST_VRING_F_LOG) */
+	const struct vq_log *log; /* NULL: logging off, the data path pays one branch */
+	uint64_t log_used_gpa;	  /* guest address the used ring is logged at */
 
 	/* Owned by the forwarding thread that polls the queue. */
 	uint16_t last_avail;	 /* next avail slot to consume */
@@ -106,6 +124,23 @@ struct vq {
 int vq_setup(struct vq *vq, const struct gmem *mem, uint16_t size_or_0_for_32768,
 	     struct virtq_desc *desc, struct virtq_avail *avail, struct virtq_used *used,
 	     uint64_t features, uint16_t base);
+
+/*
+ * Turns dirty logging on for a queue just set up: every byte the ring code
+ * writes into guest memory from now on (RX headers and frames, used entries,
+ * used->idx, used->flags, avail_event) sets its page's bit in 'log'. With
+ * 'log_used', used-ring writes are logged at 'used_gpa' + their offset in
+ * the used ring ("log_guest_addr", which may lie outside the memory table);
+ * without it they are not logged. vq_setup and vq_reset turn logging off.
+ */
+void vq_set_log(struct vq *vq, const struct vq_log *log, bool log_used, uint64_t used_gpa);
+
+/* Dirty logging of [gpa, gpa + len): pages past the log's end count log_outside. */
+void vq_log_gpa(struct vq *vq, uint64_t gpa, uint64_t len);
+/* The same for a host range inside the queue's guest memory (a chain's piece). */
+void vq_log_host(struct vq *vq, const void *host, uint64_t len);
+/* The same for a range of the used ring, when used-ring logging is on. */
+void vq_log_used(struct vq *vq, const void *host, uint64_t len);
 
 /* Forgets the rings and the broken state; statistics are kept. */
 void vq_reset(struct vq *vq);

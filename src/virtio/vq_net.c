@@ -20,10 +20,17 @@
 /* A read/write position over the pieces of a chain. */
 struct vq_cur {
 	const struct gmem_iov *iov;
-	unsigned n;   /* pieces */
-	unsigned i;   /* current piece */
-	uint32_t off; /* bytes already used in iov[i] */
+	unsigned n;	/* pieces */
+	unsigned i;	/* current piece */
+	uint32_t off;	/* bytes already used in iov[i] */
+	struct vq *log; /* writes: the queue whose dirty log they go to, or NULL */
 };
+
+/* A write position over pieces of 'vq''s guest memory, logged when logging is on. */
+static inline struct vq_cur vq_cur_out(struct vq *vq, const struct gmem_iov *iov, unsigned n)
+{
+	return (struct vq_cur){.iov = iov, .n = n, .log = vq->log ? vq : NULL};
+}
 
 enum vq_cur_op { VQ_CUR_READ, VQ_CUR_WRITE, VQ_CUR_SKIP };
 
@@ -40,8 +47,12 @@ static uint32_t vq_cur_move(struct vq_cur *k, uint8_t *buf, uint32_t len, enum v
 		uint32_t chunk = RS_MIN(len - done, k->iov[k->i].len - k->off);
 		if (op == VQ_CUR_READ)
 			memcpy(buf + done, g, chunk);
-		else if (op == VQ_CUR_WRITE) /* memmove: a split frame's tail is guest memory too */
+		else if (op ==
+			 VQ_CUR_WRITE) { /* memmove: a split frame's tail is guest memory too */
 			memmove(g, buf + done, chunk);
+			if (RS_UNLIKELY(k->log != NULL))
+				vq_log_host(k->log, g, chunk);
+		}
 		done += chunk;
 		k->off += chunk;
 		if (k->off == k->iov[k->i].len) {
@@ -116,15 +127,32 @@ static inline void vq_used_put(const struct vq_used_cur *u, uint16_t k, uint16_t
 	    (struct virtq_used_elem){.id = cpu_to_vle32(head), .len = cpu_to_vle32(len)};
 }
 
+/* Logs used entries [first, first + n) of the ring (wrapping) as dirty. */
+static void vq_log_used_entries(struct vq *vq, uint16_t first, uint16_t n)
+{
+	uint16_t pos = first & vq->mask;
+	uint16_t run = (uint16_t)RS_MIN((uint32_t)n, (uint32_t)vq->size - pos);
+
+	vq_log_used(vq, &vq->used->ring[pos], (uint64_t)run * sizeof(struct virtq_used_elem));
+	if (run < n)
+		vq_log_used(vq, &vq->used->ring[0],
+			    (uint64_t)(n - run) * sizeof(struct virtq_used_elem));
+}
+
 /* Makes the burst's 'n' used entries, and the bytes they describe, visible. */
 static void vq_used_publish(struct vq *vq, uint16_t n)
 {
 	if (n == 0)
 		return;
+	uint16_t first = vq->last_used;
 	vq->last_used = (uint16_t)(vq->last_used + n);
 	/* Pairs with the guest's read barrier between loading used->idx and
 	 * reading the used entries and buffers (2.7.14). */
 	rs_store_release(&vq->used->idx, cpu_to_vle16(vq->last_used));
+	if (RS_UNLIKELY(vq->log != NULL)) { /* the one branch logging costs a burst */
+		vq_log_used_entries(vq, first, n);
+		vq_log_used(vq, &vq->used->idx, sizeof(vq->used->idx));
+	}
 }
 
 /*
@@ -448,22 +476,24 @@ static inline void vq_hdr_store(uint8_t *g, const struct virtio_net_hdr *h, uint
 }
 
 /* Writes header 'h' and frame 'p' into the one guest piece 'g', which has room for both. */
-static inline void vq_rx_write_piece(const struct vq *vq, uint8_t *g,
-				     const struct virtio_net_hdr *h, const struct pbuf *p)
+static inline void vq_rx_write_piece(struct vq *vq, uint8_t *g, const struct virtio_net_hdr *h,
+				     const struct pbuf *p)
 {
 	vq_hdr_store(g, h, vq->hdr_len);
 	pbuf_copy_frame(p, g + vq->hdr_len);
+	if (RS_UNLIKELY(vq->log != NULL))
+		vq_log_host(vq, g, (uint64_t)vq->hdr_len + p->len);
 }
 
 /* Writes header 'h' and frame 'p' into chain 'c', which has room for both. */
-static void vq_rx_write(const struct vq *vq, const struct vq_chain *c,
-			const struct virtio_net_hdr *h, const struct pbuf *p)
+static void vq_rx_write(struct vq *vq, const struct vq_chain *c, const struct virtio_net_hdr *h,
+			const struct pbuf *p)
 {
 	if (RS_LIKELY(c->nr_in == 1)) {
 		vq_rx_write_piece(vq, c->iov[0].base, h, p);
 		return;
 	}
-	struct vq_cur k = {.iov = &c->iov[0], .n = c->nr_in};
+	struct vq_cur k = vq_cur_out(vq, &c->iov[0], c->nr_in);
 	vq_cur_write(&k, h, vq->hdr_len);
 	vq_cur_write_frame(&k, p, 0, p->len);
 }
@@ -569,7 +599,7 @@ static int vq_rx_one_mrg(struct vq *vq, struct vq_rx *st, const struct pbuf *p)
 		return 1;
 	}
 	/* First chain: room for the header (written last), then the frame. */
-	struct vq_cur hk = {.iov = &st->c.iov[0], .n = st->c.nr_in};
+	struct vq_cur hk = vq_cur_out(vq, &st->c.iov[0], st->c.nr_in);
 	struct vq_cur k = hk;
 	vq_cur_move(&k, NULL, vq->hdr_len, VQ_CUR_SKIP);
 	uint32_t chunk = RS_MIN(left, st->c.in_len - vq->hdr_len); /* in_len >= hdr_len */
@@ -585,14 +615,18 @@ static int vq_rx_one_mrg(struct vq *vq, struct vq_rx *st, const struct pbuf *p)
 			return 0;
 		}
 		if (rc) {
-			/* Out of chains (or broken): take nothing for this packet. */
+			/* Out of chains (or broken): take nothing for this packet. The
+			 * entries and bytes written for it stay in guest memory: log them. */
+			if (RS_UNLIKELY(vq->log != NULL))
+				vq_log_used_entries(vq, (uint16_t)(st->u.first + start_used),
+						    (uint16_t)(st->nused - start_used));
 			st->next = start_next;
 			st->nused = start_used;
 			if (rc == -ENOBUFS)
 				rs_stat_add(&vq->stats.drop_ring_full, 1);
 			return rc == -EIO ? rc : 0;
 		}
-		struct vq_cur mk = {.iov = &more.iov[0], .n = more.nr_in};
+		struct vq_cur mk = vq_cur_out(vq, &more.iov[0], more.nr_in);
 		chunk = RS_MIN(left, more.in_len);
 		vq_cur_write_frame(&mk, p, p->len - left, chunk);
 		vq_used_put(&st->u, st->nused++, more.head, chunk);

@@ -77,7 +77,7 @@ static void on_conn(void *opaque, struct vhost_dev *dev, bool up)
 		r->down++;
 }
 
-static const struct vhost_dev_ops ops = {on_queue, on_conn};
+static const struct vhost_dev_ops ops = {.queue_state = on_queue, .conn_state = on_conn};
 static uint16_t cur_pairs; /* max_queue_pairs of the device under test */
 
 static int new_memfd(void)
@@ -594,7 +594,7 @@ static void test_hostile_values(void **state)
 	m.hdr.size = 24; /* truncated */
 	assert_int_equal(ack(dev, &m, NULL, 0), EINVAL);
 	assert_int_equal(set_u64(dev, VHOST_USER_SET_FEATURES, F(VIRTIO_NET_F_HOST_UFO)), EINVAL);
-	assert_int_equal(set_u64(dev, VHOST_USER_SET_PROTOCOL_FEATURES, P(LOG_SHMFD)), EINVAL);
+	assert_int_equal(set_u64(dev, VHOST_USER_SET_PROTOCOL_FEATURES, P(CONFIG)), EINVAL);
 	assert_int_equal(set_u64(dev, VHOST_USER_NET_SET_MTU, 9000), EINVAL); /* above cfg */
 	assert_int_equal(set_u64(dev, VHOST_USER_NET_SET_MTU, 1500), 0);
 	assert_int_equal(set_u64(dev, VHOST_USER_SET_STATUS, 0xf), 0);

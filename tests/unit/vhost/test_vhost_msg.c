@@ -51,7 +51,18 @@ static const struct msg_case cases[] = {
     {"get_features too long", VHOST_USER_GET_FEATURES, V, 16, 0, 0, {0}, E(SIZE_LARGE)},
     {"get_features with fd", VHOST_USER_GET_FEATURES, V, 0, 1, 0, {0}, E(NFDS)},
     {"request 0", VHOST_USER_NONE, V, 0, 0, 0, {0}, E(UNKNOWN)},
-    {"set_log_base unsupported", VHOST_USER_SET_LOG_BASE, V, 16, 1, ALLP, {0}, E(UNKNOWN)},
+    {"set_log_base", VHOST_USER_SET_LOG_BASE, V, 16, 1, P(LOG_SHMFD), {0x1000, 0}, OK},
+    {"set_log_base ungated", VHOST_USER_SET_LOG_BASE, V, 16, 1, P(MQ), {0x1000, 0}, E(NOT_NEGOTIATED)},
+    {"set_log_base no fd", VHOST_USER_SET_LOG_BASE, V, 16, 0, P(LOG_SHMFD), {0x1000, 0}, E(NFDS)},
+    {"set_log_base two fds", VHOST_USER_SET_LOG_BASE, V, 16, 2, P(LOG_SHMFD), {0x1000, 0}, E(NFDS)},
+    {"set_log_base short", VHOST_USER_SET_LOG_BASE, V, 8, 1, P(LOG_SHMFD), {0x1000}, E(SIZE_SMALL)},
+    {"set_log_base long", VHOST_USER_SET_LOG_BASE, V, 24, 1, P(LOG_SHMFD), {0x1000}, E(SIZE_LARGE)},
+    {"set_log_base size 0", VHOST_USER_SET_LOG_BASE, V, 16, 1, P(LOG_SHMFD), {0, 0}, E(VALUE)},
+    {"set_log_base 8 GiB", VHOST_USER_SET_LOG_BASE, V, 16, 1, P(LOG_SHMFD), {1ull << 33, 0}, E(VALUE)},
+    {"set_log_base offset wraps", VHOST_USER_SET_LOG_BASE, V, 16, 1, P(LOG_SHMFD),
+     {0x1000, ~0ull - 0x10}, E(REGION)},
+    {"set_log_fd", VHOST_USER_SET_LOG_FD, V, 0, 1, 0, {0}, OK},
+    {"set_log_fd no fd", VHOST_USER_SET_LOG_FD, V, 0, 0, 0, {0}, E(NFDS)},
     {"iotlb unsupported", VHOST_USER_IOTLB_MSG, V, 8, 0, ALLP, {0}, E(UNKNOWN)},
     {"get_config unsupported", VHOST_USER_GET_CONFIG, V, 12, 0, ALLP, {0}, E(UNKNOWN)},
     {"request 26", 26, V, 0, 0, ALLP, {0}, E(UNKNOWN)},
@@ -271,30 +282,8 @@ static void test_all_requests_total(void **state)
 static void test_table_and_names(void **state)
 {
 	(void)state;
-	static const uint32_t implemented[] = {VHOST_USER_GET_FEATURES,
-					       VHOST_USER_SET_FEATURES,
-					       VHOST_USER_SET_OWNER,
-					       VHOST_USER_RESET_OWNER,
-					       VHOST_USER_SET_MEM_TABLE,
-					       VHOST_USER_SET_VRING_NUM,
-					       VHOST_USER_SET_VRING_ADDR,
-					       VHOST_USER_SET_VRING_BASE,
-					       VHOST_USER_GET_VRING_BASE,
-					       VHOST_USER_SET_VRING_KICK,
-					       VHOST_USER_SET_VRING_CALL,
-					       VHOST_USER_SET_VRING_ERR,
-					       VHOST_USER_GET_PROTOCOL_FEATURES,
-					       VHOST_USER_SET_PROTOCOL_FEATURES,
-					       VHOST_USER_GET_QUEUE_NUM,
-					       VHOST_USER_SET_VRING_ENABLE,
-					       VHOST_USER_SEND_RARP,
-					       VHOST_USER_NET_SET_MTU,
-					       VHOST_USER_SET_BACKEND_REQ_FD,
-					       VHOST_USER_GET_MAX_MEM_SLOTS,
-					       VHOST_USER_ADD_MEM_REG,
-					       VHOST_USER_REM_MEM_REG,
-					       VHOST_USER_SET_STATUS,
-					       VHOST_USER_GET_STATUS};
+	/* The tests' list of requests, generated from the protocol's one declaration. */
+	static const uint32_t implemented[] = {VHOST_MSG_LIST(VHOST_MSG_REQUEST_CODE)};
 	unsigned count = 0;
 
 	for (size_t i = 0; i < sizeof(implemented) / sizeof(implemented[0]); i++) {
@@ -304,7 +293,14 @@ static void test_table_and_names(void **state)
 		assert_true(d->min_size <= d->max_size);
 		assert_true(d->max_size <= VHOST_USER_PAYLOAD_MAX);
 		assert_true(d->max_fds <= VHOST_USER_MAX_FDS);
+		assert_true(d->stops <= VHOST_MSG_STOP_DEVICE);
+		/* A GET_* request answers; a request that changes a ring stops it. */
+		if (strncmp(d->name, "GET_", 4) == 0)
+			assert_true(d->reply);
+		if (strncmp(d->name, "SET_VRING_", 10) == 0 || d->request == VHOST_USER_GET_VRING_BASE)
+			assert_int_equal(d->stops, VHOST_MSG_STOP_RING);
 	}
+	assert_int_equal(sizeof(implemented) / sizeof(implemented[0]), VHOST_MSG_NR_REQUESTS);
 	for (uint32_t r = 0; r < VHOST_USER_REQUEST_MAX + 5; r++)
 		count += vhost_msg_desc(r) != NULL;
 	assert_int_equal(count, sizeof(implemented) / sizeof(implemented[0]));

@@ -54,7 +54,7 @@ static void on_conn(void *opaque, struct vhost_dev *dev, bool up)
 		f->down++;
 }
 
-static const struct vhost_dev_ops ops = {on_queue, on_conn};
+static const struct vhost_dev_ops ops = {.queue_state = on_queue, .conn_state = on_conn};
 
 static uint64_t now_ms(void)
 {
