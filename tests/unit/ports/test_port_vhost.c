@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -673,6 +674,13 @@ static void test_drops_and_broken(void **state)
 	assert_int_equal(s.drop_full, 2);
 	fe_recv_frames(h, 0, 0, 4);
 
+	/* The front-end's error eventfd for its TX queue (vhost queue 1). */
+	int err = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	uint64_t idx1 = 1;
+	assert_true(err >= 0);
+	assert_int_equal(fe_request(&h->fe, VHOST_USER_SET_VRING_ERR, &idx1, 8, &err, 1), 0);
+	WAIT_FOR(atomic_load(&h->ready[PORT_RX][0]));
+
 	/* The guest moves its TX avail index by more than the queue size (2.7.13.3). */
 	fe_send_frames(h, 0, 10, 1);
 	port_recv_frames(h, 0, 10, 1);
@@ -686,10 +694,52 @@ static void test_drops_and_broken(void **state)
 	assert_non_null(s.broken_reason);
 	assert_string_equal(s.broken_reason, "avail_idx_jump");
 	assert_int_equal(s.packets, 1);
+	/* "VHOST_USER_SET_VRING_ERR ... used to signal an error condition": once per break. */
+	eventfd_t nerr = 0;
+	assert_int_equal(eventfd_read(err, &nerr), 0);
+	assert_int_equal(nerr, 1);
+	close(err);
 	/* The other direction is unaffected. */
 	assert_int_equal(stats(h, PORT_TX, 0).broken, 0);
 	assert_int_equal(port_send_frames(h, 0, 20, 1), 1);
 	fe_recv_frames(h, 0, 20, 1);
+	harness_free(h);
+	*state = NULL;
+}
+
+/*
+ * SEND_RARP after a live migration: the port injects, on rx queue 0, the
+ * announcement DPDK's vhost library builds (make_rarp_packet), as if the
+ * guest had sent it: 64 bytes, broadcast from the guest's MAC, type 0x8035,
+ * Ethernet/IPv4, opcode 3 (reverse request), both hardware addresses the
+ * guest's, protocol addresses and padding zero. Once, not again.
+ */
+static void test_send_rarp_injects(void **state)
+{
+	struct harness *h = harness_new(state);
+	static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0xab, 0xcd, 0xef};
+	uint8_t want[64] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x52, 0x54, 0x00, 0xab, 0xcd,
+			    0xef, 0x80, 0x35, 0x00, 0x01, 0x08, 0x00, 6,    4,	  0x00, 0x03};
+	uint64_t v = 0;
+	struct pbuf *pkts[4];
+
+	(void)state;
+	memcpy(want + 22, mac, 6); /* sender hardware address, then sender IP 0 */
+	memcpy(want + 32, mac, 6); /* target hardware address, then target IP 0 */
+	assert_int_equal(harness_open(h, PORT_VHOST_SERVER, 1), 0);
+	fe_up(h, &(struct fe_cfg){0});
+	memcpy(&v, mac, 6);
+	assert_int_equal(fe_request(&h->fe, VHOST_USER_SEND_RARP, &v, 8, NULL, 0), 0);
+	assert_int_equal(rx_collect(h, 0, pkts, 1), 1);
+	assert_int_equal(pkts[0]->len, 64);
+	assert_memory_equal(pkts[0]->data, want, 64);
+	assert_int_equal(pkts[0]->in_port, (uint16_t)h->port.id);
+	assert_int_equal(pkts[0]->in_queue, 0);
+	pbuf_free(&h->pool, pkts[0]);
+	assert_int_equal(dp_rx(h, 0, pkts, 4), 0);
+	/* Guest frames still flow behind it. */
+	fe_send_frames(h, 0, 7, 3);
+	port_recv_frames(h, 0, 7, 3);
 	harness_free(h);
 	*state = NULL;
 }
@@ -761,6 +811,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_kicks_event_idx, teardown),
 	    cmocka_unit_test_teardown(test_kicks_flags, teardown),
 	    cmocka_unit_test_teardown(test_drops_and_broken, teardown),
+	    cmocka_unit_test_teardown(test_send_rarp_injects, teardown),
 	    cmocka_unit_test_teardown(test_client_reconnect, teardown),
 	};
 

@@ -50,6 +50,8 @@ struct rec {
 	} ev[512];
 	unsigned up, down;
 	bool bad_order; /* a callback saw the queue already changed */
+	unsigned announces;
+	uint8_t mac[6]; /* the last SEND_RARP's */
 };
 
 static void on_queue(void *opaque, struct vhost_dev *dev, uint16_t q, bool ready)
@@ -77,7 +79,17 @@ static void on_conn(void *opaque, struct vhost_dev *dev, bool up)
 		r->down++;
 }
 
-static const struct vhost_dev_ops ops = {.queue_state = on_queue, .conn_state = on_conn};
+static void on_announce(void *opaque, struct vhost_dev *dev, const uint8_t mac[6])
+{
+	struct rec *r = opaque;
+
+	(void)dev;
+	r->announces++;
+	memcpy(r->mac, mac, 6);
+}
+
+static const struct vhost_dev_ops ops = {
+    .queue_state = on_queue, .conn_state = on_conn, .announce = on_announce};
 static uint16_t cur_pairs; /* max_queue_pairs of the device under test */
 
 static int new_memfd(void)
@@ -129,8 +141,10 @@ static bool cfg_no_offloads; /* the next new_dev() offers no offloads */
 
 static struct vhost_dev *new_dev(struct rec *rec, uint16_t pairs, uint16_t mtu)
 {
-	struct vhost_dev_cfg cfg = {
-	    .name = "vm1.eth0", .max_queue_pairs = pairs, .mtu = mtu, .no_offloads = cfg_no_offloads};
+	struct vhost_dev_cfg cfg = {.name = "vm1.eth0",
+				    .max_queue_pairs = pairs,
+				    .mtu = mtu,
+				    .no_offloads = cfg_no_offloads};
 
 	memset(rec, 0, sizeof(*rec));
 	cur_pairs = pairs;
@@ -644,6 +658,191 @@ static void test_hostile_values(void **state)
 }
 
 /* offloads=off: none of the offload features is offered, and acking one is refused. */
+/* A memfd of 'size' bytes for a dirty log, and our mapping of it. */
+static int new_log(size_t size, uint8_t **map)
+{
+	int fd = memfd_create("log", MFD_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	*map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(*map != MAP_FAILED);
+	return fd;
+}
+
+/* SET_LOG_BASE as QEMU 7.2 sends it (no NEED_REPLY); returns the reply's size, -1 when none. */
+static int set_log_base(struct vhost_dev *dev, int fd, uint64_t size, uint64_t offset)
+{
+	struct vhost_user_msg m, reply;
+
+	mb_init(&m, VHOST_USER_SET_LOG_BASE, sizeof(struct vhost_user_log));
+	m.payload.log.mmap_size = size;
+	m.payload.log.mmap_offset = offset;
+	if (send_msg(dev, &m, &fd, 1, &reply) != 1)
+		return -1;
+	/* "the back-end must reply with zero-sized payload": QEMU 7.2 blocks on it. */
+	assert_int_equal(reply.hdr.request, VHOST_USER_SET_LOG_BASE);
+	assert_int_equal(reply.hdr.flags, VHOST_USER_VERSION | VHOST_USER_FLAG_REPLY);
+	return (int)reply.hdr.size;
+}
+
+static uint64_t set_addr_log(struct vhost_dev *dev, uint32_t q, uint64_t log_gpa)
+{
+	struct vhost_user_msg m;
+
+	mb_addr(&m, q, DESC(q), AVAIL(q), USED(q));
+	m.payload.addr.flags = 1u << VHOST_VRING_F_LOG;
+	m.payload.addr.log_guest_addr = log_gpa;
+	return ack(dev, &m, NULL, 0);
+}
+
+/*
+ * QEMU 7.2's migration sequence on a running device: SET_LOG_BASE (once per
+ * queue pair), SET_FEATURES with LOG_ALL, SET_VRING_ADDR with the log flag;
+ * a second SET_LOG_BASE replaces the log; LOG_ALL off again at the end. The
+ * queues' vq carries the log exactly while LOG_ALL is on, and the ring code
+ * sets bits in the front-end's memfd.
+ */
+static void test_dirty_log_sequence(void **state)
+{
+	(void)state;
+	struct rec rec;
+	struct vhost_dev *dev = new_dev(&rec, 1, 0);
+	uint8_t *bits1, *bits2;
+	int log1 = new_log(4096, &bits1), log2 = new_log(4096, &bits2);
+
+	assert_true(get_u64(dev, VHOST_USER_GET_FEATURES) & F(VHOST_F_LOG_ALL));
+	negotiate(dev, acked_features);
+	assert_true(get_u64(dev, VHOST_USER_GET_PROTOCOL_FEATURES) & P(LOG_SHMFD));
+	assert_int_equal(set_mem(dev, new_memfd()), 0);
+	for (uint32_t q = 0; q < 2; q++) {
+		ring_setup(dev, q);
+		assert_int_equal(set_state(dev, VHOST_USER_SET_VRING_ENABLE, q, 1), 0);
+	}
+	expect_events(&rec, 0, "0+ 1+");
+
+	/* Repeats are idempotent: each replaces the log with the same one. */
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(set_log_base(dev, dup(log1), 4096, 0), 0);
+	assert_null(vhost_dev_vq(dev, 0)->log); /* LOG_ALL not acked yet */
+	assert_int_equal(set_u64(dev, VHOST_USER_SET_FEATURES, acked_features | F(VHOST_F_LOG_ALL)),
+			 0);
+	assert_non_null(vhost_dev_vq(dev, 0)->log);
+	assert_false(vhost_dev_vq(dev, 0)->log_used);
+	assert_int_equal(set_addr_log(dev, 0, 0x7000), 0);
+	struct vq *vq = vhost_dev_vq(dev, 0);
+	assert_true(vq->log_used);
+	assert_int_equal(vq->log_used_gpa, 0x7000);
+
+	/* Bits land in the front-end's memfd: page 0x123 and the used ring's. */
+	vq_log_gpa(vq, 0x123000 + 10, 1);
+	assert_int_equal(bits1[0x123 / 8], 1u << (0x123 % 8));
+	vq_log_used(vq, &vq->used->idx, 2);
+	assert_int_equal(bits1[0], 1u << 7); /* 0x7000 + 2 is in page 7 */
+
+	/* A new log: the old one gets nothing more once the reply is out. */
+	assert_int_equal(set_log_base(dev, log2, 4096, 0), 0);
+	memset(bits1, 0, 4096);
+	vq = vhost_dev_vq(dev, 0);
+	vq_log_gpa(vq, 0x3000, 0x2000); /* pages 3 and 4 */
+	assert_int_equal(bits2[0], (1u << 3) | (1u << 4));
+	for (int i = 0; i < 4096; i++)
+		assert_int_equal(bits1[i], 0);
+	/* A page past the log's end is counted, never written. */
+	uint64_t lost = vq->stats.log_outside;
+	vq_log_gpa(vq, 4096ull * 8 * 4096, 1);
+	assert_int_equal(vq->stats.log_outside, lost + 1);
+
+	/* Logging off: the queues run without a log. */
+	assert_int_equal(set_u64(dev, VHOST_USER_SET_FEATURES, acked_features), 0);
+	assert_null(vhost_dev_vq(dev, 0)->log);
+	assert_true(vhost_dev_queue_ready(dev, 0) && vhost_dev_queue_ready(dev, 1));
+	vhost_dev_free(dev);
+	munmap(bits1, 4096);
+	munmap(bits2, 4096);
+}
+
+/*
+ * Hostile SET_LOG_BASE: past the fd's end (DPDK's CVE-2020-10722), size 0,
+ * wrapping offset, too large, not a file, no fd. Each is refused with the
+ * empty reply, its fd closed, and the running queues untouched.
+ */
+static void test_dirty_log_hostile(void **state)
+{
+	(void)state;
+	struct rec rec;
+	struct vhost_dev *dev = new_dev(&rec, 1, 0);
+	struct vhost_user_msg m, reply;
+	uint8_t *bits;
+	int log = new_log(4096, &bits);
+	struct {
+		uint64_t size, offset;
+		bool eventfd;
+	} bad[] = {
+	    {4097, 0, false},		{4096, 1, false},	{0, 0, false},
+	    {4096, ~0ull - 100, false}, {1ull << 33, 0, false}, {4096, 0, true},
+	};
+
+	negotiate(dev, acked_features | F(VHOST_F_LOG_ALL));
+	assert_int_equal(set_mem(dev, new_memfd()), 0);
+	ring_setup(dev, 0);
+	assert_int_equal(set_state(dev, VHOST_USER_SET_VRING_ENABLE, 0, 1), 0);
+	expect_events(&rec, 0, "0+");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int fd = bad[i].eventfd ? new_eventfd() : dup(log);
+		assert_int_equal(set_log_base(dev, fd, bad[i].size, bad[i].offset), 0);
+		assert_false(fd_open(fd));
+		assert_null(vhost_dev_vq(dev, 0)->log);
+	}
+	/* Without an fd: rejected by the validator, still answered. */
+	mb_init(&m, VHOST_USER_SET_LOG_BASE, sizeof(struct vhost_user_log));
+	m.payload.log.mmap_size = 4096;
+	assert_int_equal(send_msg(dev, &m, NULL, 0, &reply), 1);
+	assert_int_equal(reply.hdr.size, 0);
+	expect_events(&rec, 0, "0+"); /* the queue never stopped */
+	/* A log smaller than the memory table is taken (pages past it are counted). */
+	assert_int_equal(set_log_base(dev, log, 8, 0), 0);
+	assert_non_null(vhost_dev_vq(dev, 0)->log);
+	vhost_dev_free(dev);
+	munmap(bits, 4096);
+}
+
+/* SEND_RARP hands the guest's MAC (the payload's first six bytes) to the port. */
+static void test_send_rarp(void **state)
+{
+	(void)state;
+	struct rec rec;
+	struct vhost_dev *dev = new_dev(&rec, 1, 0);
+	const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+	uint64_t v = 0;
+
+	negotiate(dev, acked_features);
+	memcpy(&v, mac, 6);
+	assert_int_equal(set_u64(dev, VHOST_USER_SEND_RARP, v), 0);
+	assert_int_equal(rec.announces, 1);
+	assert_memory_equal(rec.mac, mac, 6);
+	vhost_dev_free(dev);
+}
+
+/* A broken queue signals the SET_VRING_ERR eventfd. */
+static void test_vring_err_signalled(void **state)
+{
+	(void)state;
+	struct rec rec;
+	struct vhost_dev *dev = new_dev(&rec, 1, 0);
+	int err = new_eventfd();
+	eventfd_t n = 0;
+
+	negotiate(dev, acked_features);
+	assert_int_equal(set_file(dev, VHOST_USER_SET_VRING_ERR, 1, dup(err)), 0);
+	vhost_dev_signal_err(dev, 0); /* queue 0 has no err fd: nothing */
+	assert_int_equal(eventfd_read(err, &n), -1);
+	vhost_dev_signal_err(dev, 1);
+	assert_int_equal(eventfd_read(err, &n), 0);
+	assert_int_equal(n, 1);
+	close(err);
+	vhost_dev_free(dev);
+}
+
 static void test_no_offloads(void **state)
 {
 	(void)state;
@@ -734,6 +933,10 @@ int main(void)
 	    cmocka_unit_test(test_hostile_fds_closed),
 	    cmocka_unit_test(test_hostile_memory_tables),
 	    cmocka_unit_test(test_hostile_values),
+	    cmocka_unit_test(test_dirty_log_sequence),
+	    cmocka_unit_test(test_dirty_log_hostile),
+	    cmocka_unit_test(test_send_rarp),
+	    cmocka_unit_test(test_vring_err_signalled),
 	    cmocka_unit_test(test_no_offloads),
 	    cmocka_unit_test(test_new_refuses_bad_cfg),
 	    cmocka_unit_test(test_no_leak_over_1000_cycles),
