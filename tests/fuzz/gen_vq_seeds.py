@@ -94,7 +94,10 @@ def rx_seeds():
     out = {}
     for name, feat, lens in (('mrg', F_V1 | F_MRG | F_EVENT, (60, 300, 1514, 0)),
                              ('no_mrg', F_V1, (60, 1514, 2000, 9000)),
-                             ('legacy', 0, (60, 100, 1, 0))):
+                             ('legacy', 0, (60, 100, 1, 0)),
+                             # bit 4: dirty logging on (the live-migration oracle)
+                             ('mrg_log', F_V1 | F_MRG | F_EVENT | 16, (60, 4000, 1514, 9000)),
+                             ('no_mrg_log', F_V1 | 16, (60, 1514, 2000, 0))):
         g = Guest(4, feat, 0xfffe, lens=lens)
         gpa = 0x16000
         for i in range(8):
