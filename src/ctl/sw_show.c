@@ -129,11 +129,20 @@ json_t *sw_show(struct sw *sw, bool json)
 
 /* ---- port-stats ---- */
 
+/* Live-migration counters summed over a port's queues (port_queue_stats). */
+struct sw_mig_counts {
+	uint64_t dirty_log_lost;
+	uint64_t announces;
+};
+
 static json_t *sw_queue_json(struct sw_port *sp, enum port_dir dir, uint16_t q, uint64_t *pk,
-			     uint64_t *by, uint64_t *full, uint64_t *big, uint64_t *mal)
+			     uint64_t *by, uint64_t *full, uint64_t *big, uint64_t *mal,
+			     struct sw_mig_counts *mig)
 {
 	struct port_queue_stats s = {0};
 	sp->port.ops->queue_stats(&sp->port, dir, q, &s);
+	mig->dirty_log_lost += s.dirty_log_lost;
+	mig->announces += s.announces;
 	*pk += s.packets;
 	*by += s.bytes;
 	*full += s.drop_full;
@@ -151,11 +160,12 @@ static json_t *sw_queue_json(struct sw_port *sp, enum port_dir dir, uint16_t q, 
 static json_t *sw_one_port_stats(struct sw *sw, struct sw_port *sp)
 {
 	uint64_t pk[2] = {0}, by[2] = {0}, full[2] = {0}, big[2] = {0}, mal[2] = {0};
+	struct sw_mig_counts mig = {0};
 	json_t *queues = json_array();
 	for (int d = 0; d < 2 && sp->opened; d++)
 		for (uint16_t q = 0; q < sp->spec.queues; q++) {
 			json_t *j = sw_queue_json(sp, (enum port_dir)d, q, &pk[d], &by[d], &full[d],
-						  &big[d], &mal[d]);
+						  &big[d], &mal[d], &mig);
 			if (j)
 				json_array_append_new(queues, j);
 		}
@@ -171,10 +181,13 @@ static json_t *sw_one_port_stats(struct sw *sw, struct sw_port *sp)
 	json_t *ol = json_pack("{s:I, s:I, s:I, s:I}", "rx_gso", (json_int_t)c.rx_gso, "rx_csum",
 			       (json_int_t)c.rx_csum, "tx_segmented", (json_int_t)c.tx_segmented,
 			       "tx_csum_sw", (json_int_t)c.tx_csum_sw);
-	return json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "name", sp->spec.name,
-			 "id", (int)sp->port.id, "rx_packets", (json_int_t)pk[PORT_RX], "rx_bytes",
-			 (json_int_t)by[PORT_RX], "tx_packets", (json_int_t)pk[PORT_TX], "tx_bytes",
-			 (json_int_t)by[PORT_TX], "drops", drops, "offload", ol, "queues", queues);
+	json_t *mj = json_pack("{s:I, s:I}", "announces", (json_int_t)mig.announces,
+			       "dirty_log_lost", (json_int_t)mig.dirty_log_lost);
+	return json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o}", "name",
+			 sp->spec.name, "id", (int)sp->port.id, "rx_packets",
+			 (json_int_t)pk[PORT_RX], "rx_bytes", (json_int_t)by[PORT_RX], "tx_packets",
+			 (json_int_t)pk[PORT_TX], "tx_bytes", (json_int_t)by[PORT_TX], "drops", drops,
+			 "offload", ol, "migration", mj, "queues", queues);
 }
 
 static void sw_port_stats_text(struct sw_text *t, json_t *p)
@@ -194,6 +207,9 @@ static void sw_port_stats_text(struct sw_text *t, json_t *p)
 	json_object_foreach(d, key, v) sw_text_add(t, " %s=%lld", key, json_integer_value(v));
 	sw_text_add(t, "\n  offload:");
 	json_object_foreach(json_object_get(p, "offload"), key, v)
+	    sw_text_add(t, " %s=%lld", key, json_integer_value(v));
+	sw_text_add(t, "\n  migration:");
+	json_object_foreach(json_object_get(p, "migration"), key, v)
 	    sw_text_add(t, " %s=%lld", key, json_integer_value(v));
 	sw_text_add(t, "\n");
 	json_array_foreach(json_object_get(p, "queues"), i, q)

@@ -78,6 +78,8 @@ struct port_queue_stats {
 	uint64_t drop_too_big;	   /* frame larger than the buffers */
 	uint64_t drop_malformed;   /* rx: bad frame or offload metadata from the port */
 	uint64_t drop_error;	   /* the port's fd failed (tap: interface down, I/O error) */
+	uint64_t dirty_log_lost;   /* live migration: written pages outside the dirty log */
+	uint64_t announces;	   /* rx: RARP announcements injected (vhost-user SEND_RARP) */
 	uint64_t broken;	   /* 1 when the queue was stopped for a protocol violation */
 	const char *broken_reason; /* static string, or NULL */
 };

@@ -62,6 +62,7 @@ struct port_vhost {
 	 * queue 0; one word, so the MAC is never read half-written.
 	 */
 	uint64_t rarp;
+	uint64_t announces; /* RARP frames injected; written by rx queue 0's thread */
 	/* Dirty-log pages lost (vq_stats.log_outside) as last logged; owned as broken_logged. */
 	uint64_t log_outside_seen[VHOST_MAX_QUEUES];
 };
@@ -316,6 +317,7 @@ static unsigned pv_rarp_take(struct port_vhost *pv, struct pbuf_pool *pool, stru
 	pkt_rarp_build(p->data, mac);
 	p->len = PKT_RARP_LEN;
 	pkts[0] = p;
+	rs_stat_add(&pv->announces, 1);
 	return 1;
 }
 
@@ -450,6 +452,9 @@ static void pv_queue_stats(struct port *p, enum port_dir dir, uint16_t q,
 	out->drop_too_big = rs_stat_get(&s->drop_too_big);
 	/* A guest TX chain with more pieces than we gather is a frame we cannot read. */
 	out->drop_malformed = rs_stat_get(&s->drop_too_many_iov);
+	out->dirty_log_lost = rs_stat_get(&s->log_outside);
+	if (dir == PORT_RX && q == 0)
+		out->announces = rs_stat_get(&pv->announces);
 	enum vq_broken_reason br = rs_load_relaxed(&vq->broken);
 	out->broken = br != VQ_OK;
 	out->broken_reason = br != VQ_OK ? vq_broken_reason_name(br) : NULL;

@@ -737,6 +737,7 @@ static void test_send_rarp_injects(void **state)
 	assert_int_equal(pkts[0]->in_queue, 0);
 	pbuf_free(&h->pool, pkts[0]);
 	assert_int_equal(dp_rx(h, 0, pkts, 4), 0);
+	assert_int_equal(stats(h, PORT_RX, 0).announces, 1);
 	/* Guest frames still flow behind it. */
 	fe_send_frames(h, 0, 7, 3);
 	port_recv_frames(h, 0, 7, 3);
