@@ -4,6 +4,10 @@
  * ports), and a clean shutdown on SIGTERM (guests see a disconnect, sockets
  * and the pid file are removed). SIGHUP re-reads the config file.
  *
+ * src/daemon is the shell around the switch model (src/model): this file and
+ * the control socket (ctl_server.c). It owns the process (fds, signals, the
+ * loop); everything the switch does is a call into sw.h.
+ *
  * Contract (scripts rely on it): ringswitchd [--config FILE] [--run-dir DIR]
  * [--foreground] [--ctl-group GROUP]; the control socket is DIR/ctl.sock
  * (mode 0660, group GROUP when given), the pid file DIR/ringswitchd.pid.
@@ -26,7 +30,7 @@
 #include <unistd.h>
 
 #include "ctl_server.h"
-#include "sw.h"
+#include "../model/sw.h"
 #include "../lib/log.h"
 
 #define RSD_DEFAULT_RUN_DIR "/run/ringswitch"

@@ -3,8 +3,8 @@
  * settings, config file), sw_flows.c (the flow table) and sw_show.c (what
  * the query commands report).
  */
-#ifndef RS_CTL_SW_INTERNAL_H
-#define RS_CTL_SW_INTERNAL_H
+#ifndef RS_MODEL_SW_INTERNAL_H
+#define RS_MODEL_SW_INTERNAL_H
 
 #include <limits.h>
 

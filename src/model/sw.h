@@ -1,8 +1,8 @@
 /*
- * sw.h - the switch as the control plane sees it: the configuration (global
- * settings, ports with their specs, the flow table), the running objects that
- * realise it (ports, the datapath, the MAC table), and the execution of every
- * ringctl command against them.
+ * sw.h - the switch model (src/model): the switch as the control plane sees
+ * it. The configuration (global settings, ports with their specs, the flow
+ * table), the running objects that realise it (ports, the datapath, the MAC
+ * table), and the execution of every ringctl command against them.
  *
  * Every change follows prepare -> save -> apply: the command is checked and
  * its effect computed (a port id, a new classifier snapshot) without touching
@@ -14,15 +14,15 @@
  *
  * Control thread only.
  */
-#ifndef RS_CTL_SW_H
-#define RS_CTL_SW_H
+#ifndef RS_MODEL_SW_H
+#define RS_MODEL_SW_H
 
 #include <jansson.h>
 #include <poll.h>
 #include <stdbool.h>
 
-#include "config.h"
-#include "ctl_cmd.h"
+#include "../ctl/config.h"
+#include "../ctl/ctl_cmd.h"
 
 struct sw;
 

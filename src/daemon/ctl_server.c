@@ -16,7 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "ctl_json.h"
+#include "../ctl/ctl_json.h"
 #include "../dp/dp.h"
 #include "../lib/log.h"
 

@@ -1,15 +1,17 @@
 /*
  * ctl_server.h - the daemon's control socket (one JSON request line in, one
  * response line out, per connection). Runs on the control thread's poll loop
- * like the ports: ask for fds, hand back what poll() reported.
+ * like the ports: ask for fds, hand back what poll() reported. Part of the
+ * daemon shell (src/daemon): it decodes requests with src/ctl's pure
+ * ctl_json and runs them with the switch model's sw_exec (src/model).
  */
-#ifndef RS_CTL_SERVER_H
-#define RS_CTL_SERVER_H
+#ifndef RS_DAEMON_CTL_SERVER_H
+#define RS_DAEMON_CTL_SERVER_H
 
 #include <poll.h>
 #include <sys/types.h>
 
-#include "sw.h"
+#include "../model/sw.h"
 
 struct ctl_server;
 
