@@ -1,7 +1,18 @@
 /*
- * sw.c - the switch model: creating it from the config file, the port and
- * settings commands, writing the config file, and converging to a config on
- * reload. The flow commands are in sw_flows.c, the reports in sw_show.c.
+ * sw.c - the switch model's core: the state behind struct sw and the
+ * operations every command is built from. Ports (creating one from its spec,
+ * starting, reconfiguring, stopping), settings (defaults, merging, applying),
+ * the flow table's representation (a config line <-> a classifier rule, the
+ * table without a port's rules), writing a configuration to the config file,
+ * and the ports' event sources.
+ *
+ * The bottom of src/model: it calls nothing else of the model. Above it, the
+ * commands and reports (sw_ports.c, sw_flows.c, sw_show.c) and the plan that
+ * converges to a config file (sw_plan.c); above those, sw_exec.c (creation,
+ * reload and command dispatch). sw_internal.h, this file's header, does not
+ * declare the commands, reports or plan (sw_cmd.h does), so a call from here
+ * to them does not compile. Of sw.h's entry points the core implements
+ * sw_resolve_port, sw_pollfds and sw_handle, and calls none.
  */
 #include "sw_internal.h"
 
@@ -12,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "../lib/log.h"
@@ -20,12 +30,7 @@
 #define SW_DEFAULT_IDLE_US	200
 #define SW_DEFAULT_MAC_AGING	300
 #define SW_DEFAULT_MAC_TABLE	8192
-#define SW_MAX_RULES		65536
 #define SW_VHOST_DEFAULT_QUEUES PORT_MAX_QUEUES /* offering queues costs nothing */
-
-const char sw_default_config[] = "# ringswitch default configuration: one bridge, L2 learning\n"
-				 "add-port vm1 vhost-user-server\n"
-				 "add-port vm2 vhost-user-server\n";
 
 void sw_err(struct ctl_error *err, int token, const char *fmt, ...)
 {
@@ -130,6 +135,69 @@ int sw_apply_settings(struct sw *sw, const struct ctl_settings *s, struct ctl_er
 		sw_err(err, -1, "cannot restart forwarding threads: %s", strerror(-rc));
 	sw->settings = *s;
 	return rc;
+}
+
+/* ---- the flow table: config lines <-> classifier rules ---- */
+
+void sw_spec_from_flow(const struct ctl_flow *f, struct cls_rule_spec *spec)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->match.value = f->match;
+	spec->match.mask = f->mask;
+	spec->priority = f->priority;
+	spec->actions = f->actions;
+	spec->created = dp_now_s();
+}
+
+void sw_flow_from_rule(const struct cls_rule *r, struct ctl_flow *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->match = r->value;
+	f->mask = r->mask;
+	f->priority = (uint16_t)r->priority;
+	f->actions = r->actions;
+}
+
+size_t sw_flow_line(const struct cls_rule *r, struct sw_port *const *ports, char *buf, size_t size)
+{
+	struct ctl_flow f;
+	sw_flow_from_rule(r, &f);
+	return ctl_add_flow_format(&f, sw_port_name, (void *)ports, buf, size);
+}
+
+static bool sw_rule_uses_port(const struct cls_rule *r, uint32_t id)
+{
+	if (r->mask.in_port && (r->value.in_port & r->mask.in_port) == id)
+		return true;
+	for (unsigned i = 0; i < r->actions.n; i++)
+		if (r->actions.a[i].type == ACT_OUTPUT && r->actions.a[i].port == id)
+			return true;
+	return false;
+}
+
+struct cls *sw_flows_without_port(const struct cls *base, uint32_t id, int *err)
+{
+	const struct cls_rule **rules;
+	size_t n;
+	*err = cls_dump(base, &rules, &n);
+	if (*err)
+		return NULL;
+	struct cls_builder *b = cls_builder_create(base);
+	for (size_t i = 0; b && i < n; i++) {
+		if (!sw_rule_uses_port(rules[i], id))
+			continue;
+		struct cls_match m = {.value = rules[i]->value, .mask = rules[i]->mask};
+		if (cls_builder_delete(b, &m, true, rules[i]->priority) < 0) {
+			cls_builder_abort(b);
+			b = NULL;
+		}
+	}
+	free(rules);
+	if (!b) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	return cls_builder_finish(b, err);
 }
 
 /* ---- config file ---- */
@@ -299,14 +367,6 @@ static void sw_port_affinity(const struct ctl_port_spec *s, int core[PORT_MAX_QU
 			core[s->rxq_aff[i].queue] = s->rxq_aff[i].core;
 }
 
-static unsigned sw_free_id(struct sw_port *const *ports)
-{
-	for (unsigned id = 1; id < DP_MAX_PORTS; id++)
-		if (!ports[id])
-			return id;
-	return 0;
-}
-
 /*
  * Registers a port with the datapath and opens it. When opening fails, a port
  * from the config file ('keep_on_error') stays configured, closed, with its
@@ -384,78 +444,6 @@ struct sw_port *sw_port_new(struct sw *sw, const struct ctl_port_spec *spec, uns
 	return sp;
 }
 
-static int sw_add_port(struct sw *sw, const struct ctl_port_spec *spec, struct ctl_error *err)
-{
-	if (sw_port_by_name(sw, spec->name)) {
-		sw_err(err, 1, "port '%s' already exists", spec->name);
-		return -EEXIST;
-	}
-	uid_t uid;
-	gid_t gid;
-	int rc = sw_port_owner_ids(spec, &uid, &gid, err);
-	if (rc)
-		return rc;
-	unsigned id = sw_free_id(sw->ports);
-	if (!id) {
-		sw_err(err, 1, "no free port id (at most %d ports)", DP_MAX_PORTS - 1);
-		return -ENOSPC;
-	}
-	struct sw_port *sp = sw_port_new(sw, spec, id);
-	if (!sp)
-		return -ENOMEM;
-	if (sp->port.cfg.type != PORT_TAP && !sp->path_ok) {
-		sw_err(err, 1,
-		       "port %s: socket path %s/%s.sock is longer than %zu bytes; give path=",
-		       spec->name, sw->run_dir, spec->name, sizeof(sp->spec.path) - 1);
-		free(sp);
-		return -ENAMETOOLONG;
-	}
-	/* Prepare: the config with the new port; save; then start it. */
-	struct sw_port *next[DP_MAX_PORTS];
-	memcpy(next, sw->ports, sizeof(next));
-	next[id] = sp;
-	struct sw_conf conf = {.settings = &sw->settings, .ports = next, .cls = dp_rules(sw->dp)};
-	rc = sw_save(sw, &conf, err);
-	if (rc == 0 && (rc = sw_port_start(sw, sp, false, err)) != 0) {
-		struct sw_conf old;
-		struct ctl_error ignored;
-		sw_current_conf(sw, &old);
-		(void)sw_save(sw, &old, &ignored);
-	}
-	if (rc)
-		free(sp);
-	return rc;
-}
-
-static int sw_del_port(struct sw *sw, const char *name, struct ctl_error *err)
-{
-	struct sw_port *sp = sw_port_by_name(sw, name);
-	if (!sp) {
-		sw_err(err, 1, "no port '%s'", name);
-		return -ENOENT;
-	}
-	int rc;
-	struct cls *flows = sw_flows_without_port(dp_rules(sw->dp), sp->port.id, &rc);
-	if (!flows) {
-		sw_err(err, -1, "cannot update the flow table: %s", strerror(-rc));
-		return rc;
-	}
-	struct sw_port *next[DP_MAX_PORTS];
-	memcpy(next, sw->ports, sizeof(next));
-	next[sp->port.id] = NULL;
-	struct sw_conf conf = {.settings = &sw->settings, .ports = next, .cls = flows};
-	rc = sw_save(sw, &conf, err);
-	if (rc) {
-		cls_free(flows);
-		return rc;
-	}
-	dp_set_rules(sw->dp, flows);
-	sw_port_stop(sw, sp);
-	RS_LOG(RS_LOG_INFO, "sw", "port %s deleted", name);
-	return 0;
-}
-
-/* Applies the changeable fields of 'spec' to a running port. */
 /*
  * Applies the changeable fields of 'spec' to a running port, touching only
  * what changed: a VLAN change flushes the port's learned MACs and an affinity
@@ -486,42 +474,6 @@ int sw_port_reconfigure(struct sw *sw, struct sw_port *sp, const struct ctl_port
 	return rc;
 }
 
-static int sw_set_port(struct sw *sw, const struct ctl_port_spec *upd, struct ctl_error *err)
-{
-	struct sw_port *sp = sw_port_by_name(sw, upd->name);
-	if (!sp) {
-		sw_err(err, 1, "no port '%s'", upd->name);
-		return -ENOENT;
-	}
-	struct sw_port shadow = *sp;
-	int rc = ctl_port_apply(&shadow.spec, upd, err);
-	if (rc)
-		return rc;
-	struct sw_port *next[DP_MAX_PORTS];
-	memcpy(next, sw->ports, sizeof(next));
-	next[sp->port.id] = &shadow;
-	struct sw_conf conf = {.settings = &sw->settings, .ports = next, .cls = dp_rules(sw->dp)};
-	rc = sw_save(sw, &conf, err);
-	if (rc)
-		return rc;
-	return sw_port_reconfigure(sw, sp, &shadow.spec);
-}
-
-static int sw_set(struct sw *sw, const struct ctl_settings *upd, struct ctl_error *err)
-{
-	struct ctl_settings next = sw->settings;
-	struct dp_settings ds;
-	sw_merge_settings(&next, upd);
-	int rc = sw_dp_settings(&next, &ds, err);
-	if (rc)
-		return rc;
-	struct sw_conf conf = {.settings = &next, .ports = sw->ports, .cls = dp_rules(sw->dp)};
-	rc = sw_save(sw, &conf, err);
-	return rc ? rc : sw_apply_settings(sw, &next, err);
-}
-
-/* ---- convergence (start and reload): see sw_plan.c ---- */
-
 bool sw_port_same_kind(const struct ctl_port_spec *a, const struct ctl_port_spec *b)
 {
 	bool a_off = (a->set & CTL_PORT_F_OFFLOADS) && !a->offloads;
@@ -531,102 +483,6 @@ bool sw_port_same_kind(const struct ctl_port_spec *a, const struct ctl_port_spec
 	       (a->set & (CTL_PORT_F_OWNER | CTL_PORT_F_GROUP)) ==
 		   (b->set & (CTL_PORT_F_OWNER | CTL_PORT_F_GROUP)) &&
 	       strcmp(a->owner, b->owner) == 0 && strcmp(a->group, b->group) == 0;
-}
-
-static int sw_load_config(struct sw *sw, struct ctl_config *cfg, struct ctl_config_error *cerr,
-			  bool *created)
-{
-	*created = false;
-	int rc = ctl_config_load(sw->config_path, cfg, cerr);
-	if (rc != -ENOENT)
-		return rc;
-	*created = true;
-	return ctl_config_parse(sw_default_config, strlen(sw_default_config), "(default)", cfg,
-				cerr);
-}
-
-int sw_reload(struct sw *sw, struct ctl_error *err)
-{
-	struct ctl_config cfg = {0};
-	struct ctl_config_error cerr;
-	bool created;
-	int rc = sw_load_config(sw, &cfg, &cerr, &created);
-	if (rc) {
-		sw_err(err, -1, "%s; running configuration kept", cerr.msg);
-		return rc;
-	}
-	rc = sw_converge(sw, &cfg, err);
-	ctl_config_free(&cfg);
-	if (rc == 0 && created) {
-		struct sw_conf conf;
-		sw_current_conf(sw, &conf);
-		rc = sw_save(sw, &conf, err);
-	}
-	if (rc == 0)
-		RS_LOG(RS_LOG_INFO, "sw", "configuration loaded from %s", sw->config_path);
-	return rc;
-}
-
-struct sw *sw_create(const struct sw_options *opt, struct ctl_config_error *cerr)
-{
-	struct sw *sw = calloc(1, sizeof(*sw));
-	struct ctl_error err;
-	struct dp_settings ds;
-	uint32_t seed = 0;
-
-	memset(cerr, 0, sizeof(*cerr));
-	if (!sw)
-		return NULL;
-	snprintf(sw->config_path, sizeof(sw->config_path), "%s", opt->config_path);
-	snprintf(sw->run_dir, sizeof(sw->run_dir), "%s", opt->run_dir);
-	sw_default_settings(&sw->settings);
-	(void)!getrandom(&seed, sizeof(seed), 0);
-	/* The learning table's size is fixed at start: read it from the file first. */
-	struct ctl_config cfg = {0};
-	bool created;
-	if (sw_load_config(sw, &cfg, cerr, &created))
-		goto fail;
-	for (size_t i = 0; i < cfg.n; i++)
-		if (cfg.v[i].cmd.verb == CTL_SET)
-			sw_merge_settings(&sw->settings, &cfg.v[i].cmd.u.settings);
-	ctl_config_free(&cfg);
-	if (ml_init(&sw->ml, sw->settings.mac_table_size, sw->settings.mac_aging, seed) ||
-	    !(sw->clst = cls_table_create(SW_MAX_RULES, DP_MAX_THREADS * 2)))
-		goto fail_msg;
-	if (sw_dp_settings(&sw->settings, &ds, &err)) {
-		if (snprintf(cerr->msg, sizeof(cerr->msg), "%s: %s", sw->config_path, err.msg) < 0)
-			cerr->msg[0] = '\0';
-		goto fail;
-	}
-	if (!(sw->dp = dp_create(&ds, &sw->ml, sw->clst)))
-		goto fail_msg;
-	dp_set_rules(sw->dp, cls_create(sw->clst));
-	if (sw_reload(sw, &err)) {
-		snprintf(cerr->msg, sizeof(cerr->msg), "%s", err.msg);
-		sw_destroy(sw);
-		return NULL;
-	}
-	return sw;
-fail_msg:
-	snprintf(cerr->msg, sizeof(cerr->msg), "cannot start the switch: %s", strerror(errno));
-fail:
-	sw_destroy(sw);
-	return NULL;
-}
-
-void sw_destroy(struct sw *sw)
-{
-	if (!sw)
-		return;
-	for (unsigned id = 1; id < DP_MAX_PORTS; id++)
-		if (sw->ports[id])
-			sw_port_stop(sw, sw->ports[id]);
-	dp_destroy(sw->dp);
-	if (sw->clst)
-		cls_table_destroy(sw->clst);
-	if (sw->ml.keys)
-		ml_fini(&sw->ml);
-	free(sw);
 }
 
 /* ---- events ---- */
@@ -658,71 +514,4 @@ void sw_handle(struct sw *sw, const struct pollfd *pfd, unsigned n)
 			continue;
 		sp->port.ops->handle(&sp->port, &pfd[sp->pfd_base], sp->pfd_n, now);
 	}
-}
-
-/* ---- dispatch ---- */
-
-int sw_exec(struct sw *sw, const struct ctl_cmd *cmd, bool json, json_t **result,
-	    struct ctl_error *err)
-{
-	int rc = 0;
-	*result = NULL;
-	memset(err, 0, sizeof(*err));
-	err->token_index = -1;
-	switch (cmd->verb) {
-	case CTL_SHOW:
-		*result = sw_show(sw, json);
-		break;
-	case CTL_PORT_STATS:
-		*result = sw_port_stats(sw, cmd->u.port, json, err, &rc);
-		break;
-	case CTL_PMD_SHOW:
-		*result = sw_pmd_show(sw, json);
-		break;
-	case CTL_DUMP_FLOWS:
-		*result = sw_dump_flows(sw, &cmd->u.filter, json);
-		break;
-	case CTL_FDB_SHOW:
-		*result = sw_fdb_show(sw, json);
-		break;
-	case CTL_FDB_FLUSH:
-		if (cmd->u.port[0]) {
-			struct sw_port *sp = sw_port_by_name(sw, cmd->u.port);
-			if (!sp) {
-				sw_err(err, 1, "no port '%s'", cmd->u.port);
-				return -ENOENT;
-			}
-			ml_flush_port(&sw->ml, (uint16_t)sp->port.id);
-		} else {
-			ml_flush_all(&sw->ml);
-		}
-		break;
-	case CTL_RELOAD:
-		rc = sw_reload(sw, err);
-		break;
-	case CTL_ADD_PORT:
-		rc = sw_add_port(sw, &cmd->u.port_spec, err);
-		break;
-	case CTL_DEL_PORT:
-		rc = sw_del_port(sw, cmd->u.port, err);
-		break;
-	case CTL_SET_PORT:
-		rc = sw_set_port(sw, &cmd->u.port_spec, err);
-		break;
-	case CTL_SET:
-		rc = sw_set(sw, &cmd->u.settings, err);
-		break;
-	case CTL_ADD_FLOW:
-		rc = sw_flow_add(sw, &cmd->u.flow, err);
-		break;
-	case CTL_DEL_FLOWS:
-		rc = sw_flows_del(sw, &cmd->u.filter, result, err);
-		break;
-	default:
-		sw_err(err, 0, "unknown command");
-		rc = -EINVAL;
-	}
-	if (rc == 0 && !*result && !json)
-		*result = json_string("");
-	return rc;
 }

@@ -12,6 +12,11 @@
  * applying fails afterwards (a socket path in use), the previous file is
  * written back.
  *
+ * src/model, lowest first: sw.c, the core (state, ports, settings, saving;
+ * sw_internal.h); sw_ports.c, sw_flows.c, sw_show.c and sw_plan.c, the
+ * commands, reports and plan built on it (sw_cmd.h); sw_exec.c, creation,
+ * reload and dispatch. Each file calls only files below it.
+ *
  * Control thread only.
  */
 #ifndef RS_MODEL_SW_H

@@ -7,8 +7,10 @@
  * is applied. Ports that keep their kind (type, path, queues...) keep their
  * id and running state; a port that cannot be opened stays configured with
  * its error shown, so one bad port never takes the others down.
+ *
+ * Built on the core (sw.c) alone; called by sw_exec.c (sw_create, sw_reload).
  */
-#include "sw_internal.h"
+#include "sw_cmd.h"
 
 #include <errno.h>
 #include <stdio.h>

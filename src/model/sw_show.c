@@ -2,8 +2,10 @@
  * sw_show.c - what the query commands report: show, port-stats, pmd-show,
  * dump-flows and fdb-show. Each builds its JSON object first; without --json
  * the same data is rendered as text for a person (a JSON string result).
+ * Reads the core's state (sw_internal.h) and changes nothing; called by
+ * sw_exec.c.
  */
-#include "sw_internal.h"
+#include "sw_cmd.h"
 
 #include <errno.h>
 #include <stdarg.h>
