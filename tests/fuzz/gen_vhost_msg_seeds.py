@@ -7,6 +7,7 @@ import struct
 import sys
 
 GET_FEATURES, SET_FEATURES, SET_OWNER, RESET_OWNER, SET_MEM_TABLE = 1, 2, 3, 4, 5
+SET_LOG_BASE, SET_LOG_FD = 6, 7
 SET_VRING_NUM, SET_VRING_ADDR, SET_VRING_BASE, GET_VRING_BASE = 8, 9, 10, 11
 SET_VRING_KICK, SET_VRING_CALL, SET_VRING_ERR = 12, 13, 14
 GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES, GET_QUEUE_NUM, SET_VRING_ENABLE = 15, 16, 17, 18
@@ -18,6 +19,10 @@ UVA = 0x7F0000000000
 MEM = 1 << 20
 FEATURES = (1 << 32) | (1 << 15) | (1 << 29) | (1 << 28) | (1 << 30)
 PROTO = (1 << 0) | (1 << 3) | (1 << 15) | (1 << 4) | (1 << 5) | (1 << 16)
+LOG_ALL = 1 << 26
+PROTO_LOG = PROTO | (1 << 1) | (1 << 2)  # LOG_SHMFD, RARP
+VRING_F_LOG = 1 << 0
+LOG_NEED = MEM // 4096 // 8  # log bytes for guest-physical 0 .. MEM: one bit per page
 
 
 def rec(req, payload=b"", nfds=0, kind=MEMFD, flags=1):
@@ -40,17 +45,28 @@ def mem_table(regions):
     return struct.pack("<II", len(regions), 0) + b"".join(regions)
 
 
-def ring(q, kick_kind=EVENTFD):
+def log(size, offset):
+    return struct.pack("<QQ", size, offset)
+
+
+def ring_addr(q, flags=0):
+    """SET_VRING_ADDR of ring(q); with VRING_F_LOG, log_guest_addr is the used ring's gpa."""
     base = UVA + 0x10000 * (q + 1)
-    addr = struct.pack("<IIQQQQ", q, 0, base, base + 0x2000, base + 0x1000, 0)
+    used_gpa = base + 0x2000 - UVA
+    return struct.pack("<IIQQQQ", q, flags, base, base + 0x2000, base + 0x1000,
+                       used_gpa if flags & VRING_F_LOG else 0)
+
+
+def ring(q, kick_kind=EVENTFD):
+    addr = ring_addr(q)
     return (rec(SET_VRING_NUM, state(q, 256)) + rec(SET_VRING_BASE, state(q, 0)) +
             rec(SET_VRING_ADDR, addr) + rec(SET_VRING_KICK, u64(q), 1, kick_kind) +
             rec(SET_VRING_CALL, u64(q), 1, EVENTFD))
 
 
-def negotiate(features=FEATURES):
+def negotiate(features=FEATURES, proto=PROTO):
     return (rec(GET_FEATURES) + rec(SET_OWNER) + rec(GET_PROTOCOL_FEATURES) +
-            rec(SET_PROTOCOL_FEATURES, u64(PROTO)) + rec(GET_QUEUE_NUM) +
+            rec(SET_PROTOCOL_FEATURES, u64(proto)) + rec(GET_QUEUE_NUM) +
             rec(GET_MAX_MEM_SLOTS) + rec(SET_FEATURES, u64(features), flags=1 | NEED_REPLY))
 
 
@@ -80,6 +96,34 @@ def main(out):
         rec(SET_VRING_KICK, u64(0x100), 1, EVENTFD) + rec(99, u64(0), 3, EVENTFD) +
         rec(SET_VRING_NUM, state(7, 256)) + rec(SET_VRING_ERR, u64(1), 1, DEVNULL) +
         rec(SET_OWNER, b"", 9, EVENTFD),
+        # Live migration as QEMU 7.2 runs it: log base (the memfd: the fuzzer's one
+        # mappable fd), LOG_ALL, the rings' log flag, a replacing log, SET_LOG_FD,
+        # SEND_RARP, stop, logging off.
+        "migration": negotiate(proto=PROTO_LOG) + one + ring(0) + ring(1) + enable +
+        rec(SET_LOG_BASE, log(LOG_NEED, 0), 1, MEMFD) +
+        rec(SET_FEATURES, u64(FEATURES | LOG_ALL), flags=1 | NEED_REPLY) +
+        rec(SET_VRING_ADDR, ring_addr(0, VRING_F_LOG), flags=1 | NEED_REPLY) +
+        rec(SET_VRING_ADDR, ring_addr(1, VRING_F_LOG), flags=1 | NEED_REPLY) +
+        rec(SET_LOG_BASE, log(LOG_NEED, 4096), 1, MEMFD) + rec(SET_LOG_FD, b"", 1, EVENTFD) +
+        rec(SEND_RARP, u64(0x665544332211)) + rec(GET_VRING_BASE, state(0, 0)) +
+        rec(GET_VRING_BASE, state(1, 0)) + rec(SET_FEATURES, u64(FEATURES)) +
+        rec(SET_VRING_ADDR, ring_addr(0)),
+        # Logs the back-end must refuse (and one too small, which it takes).
+        "log_hostile": negotiate(proto=PROTO_LOG) + one + ring(0) + enable +
+        rec(SET_FEATURES, u64(FEATURES | LOG_ALL)) +
+        rec(SET_LOG_BASE, log(MEM, 4096), 1, MEMFD) +  # past the fd's end
+        rec(SET_LOG_BASE, log(0, 0), 1, MEMFD) +
+        rec(SET_LOG_BASE, log(8192, (1 << 64) - 4096), 1, MEMFD) +  # wraps
+        rec(SET_LOG_BASE, log((1 << 32) + 8, 0), 1, MEMFD) +
+        rec(SET_LOG_BASE, log(LOG_NEED, 0), 0) + rec(SET_LOG_BASE, log(LOG_NEED, 0), 2, MEMFD) +
+        rec(SET_LOG_BASE, log(4096, 0), 1, EVENTFD) + rec(SET_LOG_BASE, log(4096, 0), 1, DEVNULL) +
+        rec(SET_LOG_BASE, log(4096, 0), 1, BADFD) + rec(SET_LOG_BASE, u64(4096), 1, MEMFD) +
+        rec(SET_LOG_BASE, log(8, 0), 1, MEMFD, flags=1 | NEED_REPLY) +
+        rec(SET_VRING_ADDR, ring_addr(0, VRING_F_LOG | 2)) + rec(SET_LOG_FD, b"", 0),
+        # LOG_SHMFD not negotiated: a well-formed log is refused.
+        "log_no_shmfd": negotiate(FEATURES | LOG_ALL) + one + ring(0) + enable +
+        rec(SET_LOG_BASE, log(LOG_NEED, 0), 1, MEMFD) +
+        rec(SET_VRING_ADDR, ring_addr(0, VRING_F_LOG)),
     }
     for name, data in seeds.items():
         with open(os.path.join(out, name), "wb") as f:

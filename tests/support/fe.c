@@ -45,7 +45,8 @@ static int fe_negotiate_protocol(struct fe *fe)
 	int err = fe_get_u64(fe, VHOST_USER_GET_PROTOCOL_FEATURES, &fe->dev_protocol);
 	if (err < 0)
 		return err;
-	uint64_t p = fe->dev_protocol & FE_PROTOCOL_WANTED & ~fe->cfg.protocol_off;
+	uint64_t p = fe->dev_protocol & (FE_PROTOCOL_WANTED | fe->cfg.protocol_extra) &
+		     ~fe->cfg.protocol_off;
 	/* Not acked: REPLY_ACK only applies once this message has been processed. */
 	err = fe_msg_send(fe, VHOST_USER_SET_PROTOCOL_FEATURES, VHOST_USER_VERSION, &p, sizeof(p),
 			  NULL, 0);
@@ -141,6 +142,19 @@ static int fe_send_mem_table(struct fe *fe)
 	return fe_request(fe, VHOST_USER_SET_MEM_TABLE, &t, size, fds, fe->mem.nregions);
 }
 
+int fe_vring_addr(struct fe *fe, const struct fe_vq *vq, uint32_t flags, uint64_t log_gpa)
+{
+	struct vhost_user_vring_addr a = {
+	    .index = vq->qid,
+	    .flags = flags,
+	    .desc_user_addr = (uint64_t)(uintptr_t)vq->desc,
+	    .used_user_addr = (uint64_t)(uintptr_t)vq->used,
+	    .avail_user_addr = (uint64_t)(uintptr_t)vq->avail,
+	    .log_guest_addr = log_gpa,
+	};
+	return fe_request(fe, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0);
+}
+
 /* SET_VRING_NUM, _BASE, _ADDR, _KICK, _CALL for one queue (vhost-user.rst "Starting rings"). */
 static int fe_setup_queue(struct fe *fe, struct fe_vq *vq)
 {
@@ -149,14 +163,8 @@ static int fe_setup_queue(struct fe *fe, struct fe_vq *vq)
 	st.num = 0;
 	if (!err)
 		err = fe_request(fe, VHOST_USER_SET_VRING_BASE, &st, sizeof(st), NULL, 0);
-	struct vhost_user_vring_addr a = {
-	    .index = vq->qid,
-	    .desc_user_addr = (uint64_t)(uintptr_t)vq->desc,
-	    .used_user_addr = (uint64_t)(uintptr_t)vq->used,
-	    .avail_user_addr = (uint64_t)(uintptr_t)vq->avail,
-	};
 	if (!err)
-		err = fe_request(fe, VHOST_USER_SET_VRING_ADDR, &a, sizeof(a), NULL, 0);
+		err = fe_vring_addr(fe, vq, 0, 0);
 	uint64_t idx = vq->qid;
 	if (!err)
 		err = fe_request(fe, VHOST_USER_SET_VRING_KICK, &idx, sizeof(idx), &vq->kickfd, 1);

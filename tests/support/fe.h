@@ -13,7 +13,9 @@
  *  - per queue: the split ring in guest memory, descriptor free lists, the
  *    buffers posted, kick and call eventfds (fe_ring.c, fe_net.c);
  *  - a RAW API for hostile tests: arbitrary messages, descriptors, avail
- *    entries and indices.
+ *    entries and indices;
+ *  - dirty logs of live migration: memfds the back-end marks pages in, and
+ *    QEMU 7.2's sequence turning logging on (fe_log.c).
  *
  * Queues follow virtio-net: queue 2k is the guest's RX queue of pair k (the
  * device writes), 2k+1 its TX queue (the device reads).
@@ -67,6 +69,7 @@ struct fe_cfg {
 	uint64_t features_extra; /* acked too when offered (FE_FEATURES_OFFLOAD or a part) */
 	uint64_t features_need;	 /* fe_setup fails with -ENOTSUP unless these are offered */
 	uint64_t protocol_off;	 /* protocol features not to ack (e.g. REPLY_ACK) */
+	uint64_t protocol_extra; /* acked too when offered (e.g. LOG_SHMFD for fe_log_start) */
 	unsigned nregions;	 /* guest memory regions, 1..8; 0 means 1 */
 	uint64_t mem_size;	 /* total guest memory; 0 means computed from the queues */
 	bool straddle;		 /* place data buffers so some cross region boundaries */
@@ -178,6 +181,11 @@ int fe_negotiate(struct fe *fe);
 int fe_setup_rings(struct fe *fe);
 /* fe_init + fe_connect + fe_setup. */
 int fe_open(struct fe *fe, const struct fe_cfg *cfg, const char *path);
+/*
+ * SET_VRING_ADDR for 'vq' (the rings where fe_vq_create laid them out) with
+ * 'flags' (1 << VHOST_VRING_F_LOG or 0) and 'log_gpa' (log_guest_addr).
+ */
+int fe_vring_addr(struct fe *fe, const struct fe_vq *vq, uint32_t flags, uint64_t log_gpa);
 /* GET_VRING_BASE on every queue (stopping them; answers in vq[].stop_base). */
 int fe_stop(struct fe *fe);
 /* Closes the socket and eventfds, unmaps memory; safe on any state. */
@@ -311,7 +319,59 @@ int fe_request(struct fe *fe, uint32_t request, const void *payload, uint32_t si
 	       unsigned nfds);
 /* Waits for an ack of 'request': 0 ok, -EIO nonzero status, other -errno. */
 int fe_wait_ack(struct fe *fe, uint32_t request, int timeout_ms);
+/*
+ * Waits for the reply to 'request' and checks its header (version 1, REPLY,
+ * the same request) and that its payload is 'size' bytes: 0, or -EPROTO.
+ */
+int fe_wait_reply(struct fe *fe, uint32_t request, uint32_t size, int timeout_ms);
 /* 0 when the peer closed the socket within 'timeout_ms', -ETIMEDOUT, -EPROTO on data. */
 int fe_wait_closed(struct fe *fe, int timeout_ms);
+
+/* ---- dirty page log of live migration (fe_log.c) ---- */
+
+/*
+ * A dirty log as QEMU's vhost_log (vhost-user.rst "Dirty page logging"): a
+ * memfd shared with the back-end, one bit per 4 KiB guest-physical page, bit
+ * page % 8 of byte page / 8, set by the back-end for every page it writes.
+ * The test reads and clears it through its own mapping.
+ */
+#define FE_LOG_PAGE_SHIFT 12
+
+struct fe_log {
+	int fd;	       /* the memfd, -1 when none */
+	uint64_t size; /* bytes (mmap_size of SET_LOG_BASE) */
+	uint8_t *bits; /* our shared mapping, NULL when none */
+};
+
+/*
+ * The log QEMU 7.2 sizes for memory 'm' (vhost_get_log_size): one bit per
+ * page from guest-physical 0 to fe_mem_end, in whole 64-bit words.
+ */
+uint64_t fe_log_bytes_for(const struct fe_mem *m);
+/* Creates and maps a zeroed log of 'size' bytes (> 0). 0 or -errno. */
+int fe_log_create(struct fe_log *log, uint64_t size);
+/* Unmaps and closes; safe on a log never created (fd -1) or destroyed. */
+void fe_log_destroy(struct fe_log *log);
+/* Clears every bit, word by word with an atomic exchange as QEMU's sync does. */
+void fe_log_clear(struct fe_log *log);
+/* Whether 'page' (gpa >> FE_LOG_PAGE_SHIFT) is marked; false past the log's end. */
+bool fe_log_test(const struct fe_log *log, uint64_t page);
+/* Marked pages among [first, first + n), pages past the log's end counting 0. */
+uint64_t fe_log_count(const struct fe_log *log, uint64_t first, uint64_t n);
+/*
+ * SET_LOG_BASE for 'log' (mmap_size log->size, mmap_offset 0, its fd), sent
+ * as QEMU 7.2 sends it (no NEED_REPLY), then waits for the reply every
+ * back-end owes: request SET_LOG_BASE, REPLY, size 0. Needs LOG_SHMFD acked
+ * (cfg.protocol_extra), else -ENOTSUP without sending.
+ */
+int fe_log_base(struct fe *fe, const struct fe_log *log);
+/*
+ * Migration starts, in the order of QEMU 7.2's vhost_migration_log(true):
+ * SET_LOG_BASE ('log'), SET_FEATURES with VHOST_F_LOG_ALL added, then
+ * SET_VRING_ADDR with VHOST_VRING_F_LOG and log_guest_addr = the used ring's
+ * gpa on every queue, each acked when REPLY_ACK is. -ENOTSUP when the
+ * back-end does not offer LOG_ALL or LOG_SHMFD was not acked.
+ */
+int fe_log_start(struct fe *fe, const struct fe_log *log);
 
 #endif

@@ -236,6 +236,15 @@ int fe_get_u64(struct fe *fe, uint32_t request, uint64_t *val)
 	return 0;
 }
 
+int fe_wait_reply(struct fe *fe, uint32_t request, uint32_t size, int timeout_ms)
+{
+	struct vhost_user_msg m;
+	int err = fe_msg_recv(fe, &m, timeout_ms);
+	if (err < 0)
+		return err;
+	return fe_check_reply(fe, &m, request, size);
+}
+
 int fe_wait_ack(struct fe *fe, uint32_t request, int timeout_ms)
 {
 	struct vhost_user_msg m;

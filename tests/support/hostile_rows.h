@@ -1169,6 +1169,8 @@ static void test_conn_never_reads(void **state)
 	hx_open_peer(&c); /* the control plane is not stuck writing to us */
 }
 
+#include "hostile_log_rows.h"
+
 /* Every row, in order. */
 #define HX_ROWS(ROW)                                                                               \
 	ROW(test_ring_chain_equal_queue_size), ROW(test_ring_too_many_pieces),                     \
@@ -1203,6 +1205,6 @@ static void test_conn_never_reads(void **state)
 	    ROW(test_vring_kick_nofd_with_fd), ROW(test_vring_num_bad),                            \
 	    ROW(test_vring_addr_unmapped), ROW(test_vring_addr_straddles_region_end),              \
 	    ROW(test_vring_addr_misaligned), ROW(test_vring_before_mem_table),                     \
-	    ROW(test_conn_silent), ROW(test_conn_never_reads),
+	    ROW(test_conn_silent), ROW(test_conn_never_reads), HX_LOG_ROWS(ROW)
 
 #endif

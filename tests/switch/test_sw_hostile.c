@@ -19,7 +19,8 @@
  * Switch-only rows: a front-end that never consumes its RX ring (the switch
  * counts drops.queue_full, the peer's frames are all accounted for, nobody
  * else stalls); one that floods valid requests (the control socket keeps
- * answering); a flood of connections sending garbage.
+ * answering); a flood of connections sending garbage; a dirty log too small
+ * for the guest's memory (the lost pages logged as an error).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -371,6 +372,38 @@ static void test_sw_flood_connections(void **state)
 		fail_msg("a well-behaved front-end after the flood: %s", HX.h.err);
 }
 
+/*
+ * Live migration with a dirty log too small for h's memory (8 bytes: guest-
+ * physical 0-256 KiB, none of h's memory): taken with a warning, and every
+ * page the switch then writes into h lies past it; those pages are counted
+ * and the daemon says so at error level, naming the port and queue, instead
+ * of losing them silently (the loopback has no such line: test_fe_dirty_log).
+ * Lines are rate-limited per call site, 10 per 5 s: traffic goes on until
+ * one appears, for up to two windows.
+ */
+static void test_sw_log_too_small(void **state)
+{
+	(void)state;
+	static const char lost[] = "h: tx queue 0: ";
+	hl_ready(true);
+	int fd = hl_bad_fd(8);
+	hl_send(8, 0, &fd, 1);
+	int before = swd_log_count(&H.d, lost);
+	int64_t deadline = fe_now_ms() + 11000;
+	do
+		hl_traffic();
+	while (swd_log_count(&H.d, lost) == before && fe_now_ms() < deadline);
+	int n = swd_log_count(&H.d, lost) - before;
+	print_message("  log of 8 bytes: %d new error lines about lost pages; %d warnings at "
+		      "SET_LOG_BASE\n",
+		      n, swd_log_count(&H.d, "smaller than the memory table needs"));
+	assert_true(n > 0);
+	assert_true(swd_log_count(&H.d, "outside the migration's dirty log") >= n);
+	assert_true(swd_log_count(&H.d, "h: SET_LOG_BASE: log of 8 bytes is smaller") > 0);
+	hl_free(&HL.ok);
+	hl_free(&HL.bad);
+}
+
 #define ROW(t) cmocka_unit_test_setup_teardown(t, hs_setup, hs_teardown)
 
 int main(void)
@@ -379,6 +412,7 @@ int main(void)
 	    HX_ROWS(ROW) ROW(test_sw_rx_never_consumed),
 	    ROW(test_sw_flood_requests),
 	    ROW(test_sw_flood_connections),
+	    ROW(test_sw_log_too_small),
 	};
 	return cmocka_run_group_tests(tests, hs_group_setup, hs_group_teardown);
 }
