@@ -385,7 +385,11 @@ static uint64_t dev_log_need(const struct gmem *m)
 
 /*
  * SET_LOG_BASE's preparation: maps the new log, checked against the fd's real
- * size, before anything stops; a refused log changes nothing.
+ * size, before anything stops; a refused log changes nothing. The refusal is
+ * answered like a success (QEMU 7.2 reads only the reply's header) and not
+ * by closing the connection: 7.2 aborts the whole VM when logging cannot be
+ * started (vhost_log_global_start). So it is logged as an error: a guest
+ * migrated now may miss the pages written from here on.
  */
 static int p_map_log(struct vhost_req *rq)
 {
@@ -393,10 +397,11 @@ static int p_map_log(struct vhost_req *rq)
 	int rc = vhost_mem_map_log(l, rq->fds[0], &rq->prep.log_map);
 
 	if (rc < 0) {
-		RS_LOG_RL(RS_LOG_WARN, LOG_MOD,
-			  "%s: SET_LOG_BASE (size 0x%llx offset 0x%llx) refused: %s", rq->dev->name,
-			  (unsigned long long)l->mmap_size, (unsigned long long)l->mmap_offset,
-			  vhost_mem_strerror(rc));
+		RS_LOG_RL(RS_LOG_ERR, LOG_MOD,
+			  "%s: SET_LOG_BASE (size 0x%llx offset 0x%llx) refused: %s; pages written "
+			  "from now on are not logged for a migration",
+			  rq->dev->name, (unsigned long long)l->mmap_size,
+			  (unsigned long long)l->mmap_offset, vhost_mem_strerror(rc));
 		return rc;
 	}
 	rq->fds[0] = -1;
