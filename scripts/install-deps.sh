@@ -4,8 +4,10 @@
 # Usage: scripts/install-deps.sh [--build-only]
 set -euo pipefail
 
-build_pkgs=(meson ninja-build gcc clang libclang-rt-14-dev pkg-config libcmocka-dev libjansson-dev)
-peer_pkgs=(qemu-system-x86 busybox-static dpdk-dev iperf3 ethtool python3 cpio xz-utils zstd kmod iproute2 procps tshark)
+build_pkgs=(meson ninja-build gcc clang libclang-rt-14-dev pkg-config libcmocka-dev libjansson-dev libmicrohttpd-dev)
+# prometheus: promtool and a server for tests/e2e/test_switch_metrics.sh, which runs its own
+# (the package's service, where systemd starts one, is not used).
+peer_pkgs=(qemu-system-x86 busybox-static dpdk-dev iperf3 ethtool python3 cpio xz-utils zstd kmod iproute2 procps tshark prometheus curl)
 
 pkgs=("${build_pkgs[@]}")
 [ "${1:-}" = "--build-only" ] || pkgs+=("${peer_pkgs[@]}")

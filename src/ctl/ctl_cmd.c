@@ -154,6 +154,20 @@ static int parse_enum(struct pc *p, int idx, size_t voff, const char *const *nam
 	return fail_at(p, idx, voff, "%s must be %s", what, alts);
 }
 
+/* metrics-listen's value: "off", "" or an address (ctl_listen_parse). */
+static int parse_listen(struct pc *p, int idx, size_t voff, char *out)
+{
+	const struct ctl_token *k = &p->t->tok[idx];
+	const char *why;
+
+	out[0] = '\0';
+	if (voff == k->len || str_is(k->text + voff, k->len - voff, "off"))
+		return 0;
+	if (ctl_listen_parse(k->text + voff, k->len - voff, NULL, NULL, out, &why) < 0)
+		return fail_at(p, idx, voff, "metrics-listen: %s", why);
+	return 0;
+}
+
 static const char *const vlan_mode_names[] = {"access", "trunk", NULL};
 static const char *const poll_mode_names[] = {"busy", "adaptive", NULL};
 static const char *const off_on_names[] = {"off", "on", NULL};
@@ -456,8 +470,9 @@ static int cmd_port_arg(struct pc *p, struct ctl_cmd *c)
 
 static int cmd_set(struct pc *p, struct ctl_cmd *c)
 {
-	static const char *const keys[] = {"pmd-cores", "poll-mode",	  "idle-us",
-					   "mac-aging", "mac-table-size", "log-level"};
+	static const char *const keys[] = {"pmd-cores",	    "poll-mode",      "idle-us",
+					   "mac-aging",	    "mac-table-size", "log-level",
+					   "metrics-listen"};
 	struct ctl_settings *s = &c->u.settings;
 
 	for (int i = 1; i < p->t->n; i++) {
@@ -470,7 +485,8 @@ static int cmd_set(struct pc *p, struct ctl_cmd *c)
 		if (key == RS_ARRAY_SIZE(keys))
 			return fail_at(p, i, 0, "unknown setting '%.*s'", (int)RS_MIN(klen, 64u),
 				       k->text);
-		if (!eq || v == k->len)
+		/* metrics-listen= (empty) turns metrics off. */
+		if (!eq || (v == k->len && (1u << key) != CTL_SET_F_METRICS))
 			return fail_at(p, i, 0, "missing value: use %s=VALUE", keys[key]);
 		if (s->set & (1u << key))
 			return fail_at(p, i, 0, "duplicate key %s", keys[key]);
@@ -493,9 +509,12 @@ static int cmd_set(struct pc *p, struct ctl_cmd *c)
 		case CTL_SET_F_MAC_TABLE:
 			r = parse_num(p, i, v, 16, 16777216, "mac-table-size", &s->mac_table_size);
 			break;
-		default:
+		case CTL_SET_F_LOG_LEVEL:
 			r = parse_enum(p, i, v, log_level_names, RS_LOG_ERR, "log-level",
 				       &s->log_level);
+			break;
+		default:
+			r = parse_listen(p, i, v, s->metrics_listen);
 			break;
 		}
 		if (r < 0)
@@ -711,6 +730,76 @@ int ctl_port_apply(struct ctl_port_spec *port, const struct ctl_port_spec *upd,
 	return 0;
 }
 
+/* ---- listen addresses ---- */
+
+int ctl_listen_parse(const char *s, size_t n, struct sockaddr_storage *sa, socklen_t *len,
+		     char *canon, const char **why)
+{
+	char host[INET6_ADDRSTRLEN];
+	unsigned char addr[sizeof(struct in6_addr)];
+	const char *h = s, *colon;
+	bool v6 = n > 0 && s[0] == '[';
+	uint32_t port;
+
+	if (v6) {
+		const char *rb = memchr(s, ']', n);
+		colon = rb && rb + 1 < s + n && rb[1] == ':' ? rb + 1 : NULL;
+		h = s + 1;
+		if (!colon) {
+			*why = "want [IPV6]:PORT";
+			return -EINVAL;
+		}
+	} else {
+		colon = memchr(s, ':', n);
+		if (colon && memchr(colon + 1, ':', n - (size_t)(colon + 1 - s))) {
+			*why = "an IPv6 address goes in brackets: [IPV6]:PORT";
+			return -EINVAL;
+		}
+		if (!colon) {
+			*why = "want IPV4:PORT or [IPV6]:PORT";
+			return -EINVAL;
+		}
+	}
+	size_t hlen = (size_t)(colon - h) - (v6 ? 1 : 0);
+	if (hlen == 0 || hlen >= sizeof(host)) {
+		*why = hlen ? "address too long" : "missing address before ':PORT'";
+		return -EINVAL;
+	}
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	if (ctl_parse_u32(colon + 1, n - (size_t)(colon + 1 - s), 65535, &port) < 0 || port == 0) {
+		*why = "port out of range 1..65535";
+		return -EINVAL;
+	}
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, host, addr) != 1) {
+		*why = v6 ? "not an IPv6 address"
+			  : "not a numeric IPv4 address (host names are not resolved)";
+		return -EINVAL;
+	}
+	if (canon) {
+		char txt[INET6_ADDRSTRLEN];
+		inet_ntop(v6 ? AF_INET6 : AF_INET, addr, txt, sizeof(txt));
+		snprintf(canon, CTL_LISTEN_SIZE, v6 ? "[%s]:%u" : "%s:%u", txt, port);
+	}
+	if (sa) {
+		memset(sa, 0, sizeof(*sa));
+		if (v6) {
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)sa;
+			a->sin6_family = AF_INET6;
+			a->sin6_port = htons((uint16_t)port);
+			memcpy(&a->sin6_addr, addr, sizeof(a->sin6_addr));
+		} else {
+			struct sockaddr_in *a = (struct sockaddr_in *)sa;
+			a->sin_family = AF_INET;
+			a->sin_port = htons((uint16_t)port);
+			memcpy(&a->sin_addr, addr, sizeof(a->sin_addr));
+		}
+	}
+	if (len)
+		*len = v6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	return 0;
+}
+
 /* ---- formatting ---- */
 
 /* " " then 's' quoted as one token. */
@@ -830,6 +919,9 @@ size_t ctl_settings_format(const struct ctl_settings *s, char *buf, size_t size)
 		ctl_outf(&o, " mac-table-size=%u", s->mac_table_size);
 	if ((s->set & CTL_SET_F_LOG_LEVEL) && s->log_level <= RS_LOG_DEBUG)
 		ctl_outf(&o, " log-level=%s", log_level_names[s->log_level]);
+	if (s->set & CTL_SET_F_METRICS)
+		ctl_outf(&o, " metrics-listen=%s",
+			 s->metrics_listen[0] ? s->metrics_listen : "off");
 	return o.n;
 }
 

@@ -53,6 +53,9 @@
  *   mac-aging=SECONDS   1..86400
  *   mac-table-size=N    16..16777216 entries
  *   log-level=L         err | warn | info | debug
+ *   metrics-listen=A    serve Prometheus metrics at http://A/metrics, A being
+ *                       IPV4:PORT or [IPV6]:PORT (numeric, PORT 1..65535);
+ *                       off or empty: no metrics (the default)
  *
  * Every key may appear once per command.
  */
@@ -62,6 +65,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "ctl_lex.h"
 #include "flow_parse.h"
@@ -73,6 +77,7 @@
 #define CTL_CPU_WORDS		(CTL_CPU_MAX / 64)
 #define CTL_PORT_DEFAULT_QUEUES 1
 #define CTL_CMD_TEXT_MAX	4096 /* enough for any formatted command */
+#define CTL_LISTEN_SIZE		64   /* "[IPv6]:PORT", NUL included */
 
 enum ctl_verb {
 	CTL_VERB_NONE = 0,
@@ -177,6 +182,7 @@ enum ctl_poll_mode {
 #define CTL_SET_F_MAC_AGING 0x08
 #define CTL_SET_F_MAC_TABLE 0x10
 #define CTL_SET_F_LOG_LEVEL 0x20
+#define CTL_SET_F_METRICS   0x40
 
 /* Global settings given by one 'set' command; see 'set' for validity. */
 struct ctl_settings {
@@ -186,7 +192,8 @@ struct ctl_settings {
 	uint32_t idle_us;
 	uint32_t mac_aging; /* seconds */
 	uint32_t mac_table_size;
-	uint64_t pmd_cores[CTL_CPU_WORDS]; /* CPU bitmap, at least one bit set */
+	uint64_t pmd_cores[CTL_CPU_WORDS];    /* CPU bitmap, at least one bit set */
+	char metrics_listen[CTL_LISTEN_SIZE]; /* canonical ADDR:PORT; "" = off */
 };
 
 /* del-flows and dump-flows. */
@@ -241,6 +248,15 @@ size_t ctl_port_format(const struct ctl_port_spec *p, char *buf, size_t size);
 size_t ctl_settings_format(const struct ctl_settings *s, char *buf, size_t size);
 size_t ctl_add_flow_format(const struct ctl_flow *f, ctl_port_name_fn *name, void *ctx, char *buf,
 			   size_t size);
+
+/*
+ * An HTTP listen address: "A.B.C.D:PORT" or "[IPV6]:PORT", numeric (nothing
+ * is resolved), PORT 1..65535. Fills 'sa' and '*len' (either may be NULL)
+ * and 'canon' (NULL, or CTL_LISTEN_SIZE bytes) with the canonical text.
+ * Returns 0, or -EINVAL with '*why' pointing to a static reason.
+ */
+int ctl_listen_parse(const char *s, size_t n, struct sockaddr_storage *sa, socklen_t *len,
+		     char *canon, const char **why);
 
 const char *ctl_verb_name(enum ctl_verb verb); /* "add-port"; NULL when out of range */
 /* True for the verbs a config file may hold (they change configuration). */

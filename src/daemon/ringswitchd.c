@@ -6,7 +6,8 @@
  *
  * src/daemon is the shell around the switch model (src/model): this file and
  * the control socket (ctl_server.c). It owns the process (fds, signals, the
- * loop); everything the switch does is a call into sw.h.
+ * loop); everything the switch does is a call into sw.h. The /metrics HTTP
+ * server (metrics_http.c) runs in the same loop.
  *
  * Contract (scripts rely on it): ringswitchd [--config FILE] [--run-dir DIR]
  * [--foreground] [--ctl-group GROUP]; the control socket is DIR/ctl.sock
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #include "ctl_server.h"
+#include "metrics_http.h"
 #include "../model/sw.h"
 #include "../lib/log.h"
 
@@ -203,16 +205,23 @@ static void print_qemu_hint(const char *run_dir)
 	fflush(stdout);
 }
 
+static char *rsd_metrics_page(void *sw, size_t *len)
+{
+	return sw_metrics_page(sw, len);
+}
+
 /* The control thread's loop; returns on SIGTERM/SIGINT. */
-static void rsd_loop(struct sw *sw, struct ctl_server *cs, int sigfd)
+static void rsd_loop(struct sw *sw, struct ctl_server *cs, struct metrics_http *mh, int sigfd)
 {
 	static struct pollfd pfd[RSD_MAX_POLLFDS];
 	for (;;) {
 		int timeout = -1;
 		pfd[0] = (struct pollfd){.fd = sigfd, .events = POLLIN};
 		unsigned nc = ctl_server_pollfds(cs, &pfd[1], 32, &timeout);
-		unsigned np = sw_pollfds(sw, &pfd[1 + nc], RSD_MAX_POLLFDS - 1 - nc, &timeout);
-		if (poll(pfd, 1 + nc + np, timeout) < 0 && errno != EINTR) {
+		unsigned nm = metrics_http_pollfds(mh, &pfd[1 + nc], 1, &timeout);
+		unsigned np =
+		    sw_pollfds(sw, &pfd[1 + nc + nm], RSD_MAX_POLLFDS - 1 - nc - nm, &timeout);
+		if (poll(pfd, 1 + nc + nm + np, timeout) < 0 && errno != EINTR) {
 			RS_LOG(RS_LOG_ERR, "main", "poll: %s", strerror(errno));
 			return;
 		}
@@ -229,8 +238,10 @@ static void rsd_loop(struct sw *sw, struct ctl_server *cs, int sigfd)
 					RS_LOG(RS_LOG_ERR, "main", "reload failed: %s", err.msg);
 			}
 		}
-		/* Ports first: a control command may close a port whose fds were polled. */
-		sw_handle(sw, &pfd[1 + nc], np);
+		/* Ports and metrics first: a control command may close a port whose fds were
+		 * polled, or replace the metrics listener. */
+		sw_handle(sw, &pfd[1 + nc + nm], np);
+		metrics_http_handle(mh);
 		ctl_server_handle(cs, &pfd[1], nc);
 	}
 }
@@ -296,18 +307,25 @@ int main(int argc, char **argv)
 		mkdir_p(cfgdir, 0755);
 	}
 	struct ctl_config_error cerr;
-	struct sw_options swo = {.config_path = o.config, .run_dir = o.run_dir};
-	struct sw *sw = sw_create(&swo, &cerr);
+	struct metrics_http *mh = metrics_http_new(NULL, NULL);
+	struct sw_options swo = {.config_path = o.config,
+				 .run_dir = o.run_dir,
+				 .metrics = &metrics_http_listener,
+				 .metrics_ctx = mh};
+	struct sw *sw = mh ? sw_create(&swo, &cerr) : NULL;
 	if (!sw) {
-		RS_LOG(RS_LOG_ERR, "main", "%s", cerr.msg);
+		RS_LOG(RS_LOG_ERR, "main", "%s", mh ? cerr.msg : "out of memory");
+		metrics_http_free(mh);
 		unlink(path);
 		return 1;
 	}
+	metrics_http_set_page(mh, rsd_metrics_page, sw);
 	snprintf(path, sizeof(path), "%s/ctl.sock", o.run_dir);
 	struct ctl_server *cs = ctl_server_open(path, 0660, sw);
 	if (!cs) {
 		RS_LOG(RS_LOG_ERR, "main", "control socket %s: %s", path, strerror(errno));
 		sw_destroy(sw);
+		metrics_http_free(mh);
 		return 1;
 	}
 	/* Created 0660 with our group: tighter than the final state, never looser. */
@@ -316,14 +334,16 @@ int main(int argc, char **argv)
 		       o.ctl_group, strerror(errno));
 		ctl_server_close(cs);
 		sw_destroy(sw);
+		metrics_http_free(mh);
 		return 1;
 	}
 	if (o.foreground)
 		print_qemu_hint(o.run_dir);
 	RS_LOG(RS_LOG_INFO, "main", "ringswitchd running: config %s, control %s", o.config, path);
-	rsd_loop(sw, cs, sigfd);
+	rsd_loop(sw, cs, mh, sigfd);
 	ctl_server_close(cs);
 	sw_destroy(sw);
+	metrics_http_free(mh);
 	snprintf(path, sizeof(path), "%s/ringswitchd.pid", o.run_dir);
 	unlink(path);
 	close(pidfd);

@@ -42,6 +42,33 @@ void sw_err(struct ctl_error *err, int token, const char *fmt, ...)
 	va_end(ap);
 }
 
+void sw_text_add(struct sw_text *t, const char *fmt, ...)
+{
+	va_list ap;
+	for (;;) {
+		va_start(ap, fmt);
+		int n = vsnprintf(t->buf ? t->buf + t->len : NULL, t->buf ? t->cap - t->len : 0,
+				  fmt, ap);
+		va_end(ap);
+		if (n < 0 || t->oom) {
+			t->oom = true;
+			return;
+		}
+		if (t->buf && t->len + (size_t)n < t->cap) {
+			t->len += (size_t)n;
+			return;
+		}
+		size_t cap = (t->cap + (size_t)n + 1) * 2;
+		char *nb = realloc(t->buf, cap);
+		if (!nb) {
+			t->oom = true;
+			return;
+		}
+		t->buf = nb;
+		t->cap = cap;
+	}
+}
+
 struct sw_port *sw_port_by_name(struct sw *sw, const char *name)
 {
 	for (unsigned id = 1; id < DP_MAX_PORTS; id++)
@@ -77,6 +104,7 @@ void sw_default_settings(struct ctl_settings *s)
 	s->mac_aging = SW_DEFAULT_MAC_AGING;
 	s->mac_table_size = SW_DEFAULT_MAC_TABLE;
 	s->log_level = RS_LOG_INFO;
+	s->set |= CTL_SET_F_METRICS; /* metrics_listen "": off */
 }
 
 void sw_merge_settings(struct ctl_settings *dst, const struct ctl_settings *upd)
@@ -93,6 +121,8 @@ void sw_merge_settings(struct ctl_settings *dst, const struct ctl_settings *upd)
 		dst->mac_table_size = upd->mac_table_size;
 	if (upd->set & CTL_SET_F_LOG_LEVEL)
 		dst->log_level = upd->log_level;
+	if (upd->set & CTL_SET_F_METRICS)
+		memcpy(dst->metrics_listen, upd->metrics_listen, sizeof(dst->metrics_listen));
 }
 
 int sw_dp_settings(const struct ctl_settings *s, struct dp_settings *out, struct ctl_error *err)
@@ -135,6 +165,66 @@ int sw_apply_settings(struct sw *sw, const struct ctl_settings *s, struct ctl_er
 		sw_err(err, -1, "cannot restart forwarding threads: %s", strerror(-rc));
 	sw->settings = *s;
 	return rc;
+}
+
+/* ---- the metrics listener ---- */
+
+int sw_metrics_prepare(struct sw *sw, const char *addr, struct ctl_error *err)
+{
+	char why[160];
+	sw_metrics_abort(sw);
+	if (strcmp(addr, sw->metrics_serving) == 0 && !sw->metrics_error[0])
+		return 0;
+	if (!sw->metrics) {
+		if (!addr[0])
+			return 0;
+		sw_err(err, -1, "metrics-listen=%s: this process serves no metrics", addr);
+		return -ENOTSUP;
+	}
+	int rc = sw->metrics->prepare(sw->metrics_ctx, addr, why, sizeof(why));
+	if (rc) {
+		sw_err(err, -1, "metrics-listen=%s: %s", addr, why);
+		return rc;
+	}
+	snprintf(sw->metrics_prepared, sizeof(sw->metrics_prepared), "%s", addr);
+	sw->metrics_pending = true;
+	return 0;
+}
+
+void sw_metrics_abort(struct sw *sw)
+{
+	if (sw->metrics_pending)
+		sw->metrics->abort(sw->metrics_ctx);
+	sw->metrics_pending = false;
+}
+
+void sw_metrics_commit(struct sw *sw)
+{
+	if (!sw->metrics_pending)
+		return;
+	sw->metrics->commit(sw->metrics_ctx);
+	sw->metrics_pending = false;
+	memcpy(sw->metrics_serving, sw->metrics_prepared, sizeof(sw->metrics_serving));
+	sw->metrics_error[0] = '\0';
+	if (sw->metrics_serving[0])
+		RS_LOG(RS_LOG_INFO, "sw", "metrics: serving http://%s/metrics",
+		       sw->metrics_serving);
+	else
+		RS_LOG(RS_LOG_INFO, "sw", "metrics: off");
+}
+
+void sw_metrics_converge(struct sw *sw, const char *addr)
+{
+	struct ctl_error err;
+	if (sw_metrics_prepare(sw, addr, &err) == 0) {
+		sw_metrics_commit(sw);
+		return;
+	}
+	RS_LOG(RS_LOG_ERR, "sw", "%s; retried on reload", err.msg);
+	/* What was served no longer matches the configuration: stop serving it. */
+	if (sw->metrics_serving[0] && sw_metrics_prepare(sw, "", &err) == 0)
+		sw_metrics_commit(sw);
+	snprintf(sw->metrics_error, sizeof(sw->metrics_error), "%s", err.msg);
 }
 
 /* ---- the flow table: config lines <-> classifier rules ---- */

@@ -25,16 +25,37 @@
 #include <jansson.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "../ctl/config.h"
 #include "../ctl/ctl_cmd.h"
 
 struct sw;
 
+/*
+ * The /metrics listener. The daemon shell serves it (src/daemon/metrics_http.c);
+ * the model decides what it listens on (the metrics-listen setting) and drives
+ * it in the model's own order: prepare (bind the new address beside the one
+ * being served), save the config file, then commit (the prepared listener
+ * replaces the served one) or abort (it is closed, nothing changed). At most
+ * one listener is prepared at a time. Control thread only.
+ */
+struct sw_listener_ops {
+	/* Binds 'addr' (canonical ADDR:PORT, "" for none) without serving it yet:
+	 * 0, or -errno with 'why' (cap bytes) a short reason. */
+	int (*prepare)(void *ctx, const char *addr, char *why, size_t cap);
+	void (*commit)(void *ctx);
+	void (*abort)(void *ctx);
+};
+
 struct sw_options {
 	const char *config_path; /* the config file, created when missing */
 	const char *run_dir;	 /* default vhost-user socket directory */
 	bool print_qemu_hint;	 /* print how to attach guests after the first load */
+	/* The metrics listener (NULL: this process serves no metrics, and a
+	 * metrics-listen address is refused by set and reported by show). */
+	const struct sw_listener_ops *metrics;
+	void *metrics_ctx;
 };
 
 /*
@@ -63,6 +84,12 @@ int sw_resolve_port(void *sw, const char *name);
 /* The control thread's event sources: every port's fds and timers. */
 unsigned sw_pollfds(struct sw *sw, struct pollfd *pfd, unsigned max, int *timeout_ms);
 void sw_handle(struct sw *sw, const struct pollfd *pfd, unsigned n);
+
+/*
+ * The /metrics page (Prometheus text format, sw_metrics.h): malloc'ed text the
+ * caller frees, its length in '*len'; NULL on ENOMEM. Reads the model.
+ */
+char *sw_metrics_page(struct sw *sw, size_t *len);
 
 /* The embedded default configuration (two vhost-user server ports, vm1 and vm2). */
 extern const char sw_default_config[];

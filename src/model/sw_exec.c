@@ -68,6 +68,8 @@ struct sw *sw_create(const struct sw_options *opt, struct ctl_config_error *cerr
 		return NULL;
 	snprintf(sw->config_path, sizeof(sw->config_path), "%s", opt->config_path);
 	snprintf(sw->run_dir, sizeof(sw->run_dir), "%s", opt->run_dir);
+	sw->metrics = opt->metrics;
+	sw->metrics_ctx = opt->metrics_ctx;
 	sw_default_settings(&sw->settings);
 	(void)!getrandom(&seed, sizeof(seed), 0);
 	/* The learning table's size is fixed at start: read it from the file first. */

@@ -31,6 +31,13 @@ struct sw {
 	struct ml_table ml;
 	struct cls_table *clst;
 	struct dp *dp;
+	/* The /metrics listener (sw.h, struct sw_listener_ops). */
+	const struct sw_listener_ops *metrics;
+	void *metrics_ctx;
+	char metrics_serving[CTL_LISTEN_SIZE];	/* the address served, "" for none */
+	char metrics_prepared[CTL_LISTEN_SIZE]; /* valid while metrics_pending */
+	bool metrics_pending;			/* prepared, not yet committed or aborted */
+	char metrics_error[256];		/* why metrics-listen is not served, "" */
 };
 
 /* A configuration as it would be saved: what prepare computes before save. */
@@ -39,6 +46,14 @@ struct sw_conf {
 	struct sw_port *const *ports; /* DP_MAX_PORTS entries, by id */
 	const struct cls *cls;
 };
+
+/* A growing text buffer for the reports (text forms, the /metrics page). */
+struct sw_text {
+	char *buf; /* malloc'ed, NUL-terminated once anything was added; the caller frees it */
+	size_t len, cap;
+	bool oom; /* an addition failed for want of memory: the text is incomplete */
+};
+void sw_text_add(struct sw_text *t, const char *fmt, ...) RS_PRINTF(2, 3);
 
 /* Fills 'err' (token 'token', or -1 for none) with a formatted message. */
 void sw_err(struct ctl_error *err, int token, const char *fmt, ...) RS_PRINTF(3, 4);
@@ -50,6 +65,18 @@ void sw_default_settings(struct ctl_settings *s);
 void sw_merge_settings(struct ctl_settings *dst, const struct ctl_settings *upd);
 int sw_dp_settings(const struct ctl_settings *s, struct dp_settings *out, struct ctl_error *err);
 int sw_apply_settings(struct sw *sw, const struct ctl_settings *s, struct ctl_error *err);
+
+/*
+ * The metrics listener. prepare: binds 'addr' unless it is what is served
+ * already (0 then, nothing pending); 0 or -errno with 'err' set. commit and
+ * abort finish a prepare (no-ops when nothing is pending). converge (a
+ * config file: start, reload): prepare + commit; a failure is logged and
+ * shown by show (metrics_error), never fatal, and retried on the next reload.
+ */
+int sw_metrics_prepare(struct sw *sw, const char *addr, struct ctl_error *err);
+void sw_metrics_commit(struct sw *sw);
+void sw_metrics_abort(struct sw *sw);
+void sw_metrics_converge(struct sw *sw, const char *addr);
 
 /* The flow table: a flow command's rule, a rule as a flow or as its config line. */
 void sw_spec_from_flow(const struct ctl_flow *f, struct cls_rule_spec *spec);

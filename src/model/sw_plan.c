@@ -233,6 +233,7 @@ static void plan_apply(struct sw *sw, struct sw_plan *p)
 	struct ctl_error err;
 	if (sw_apply_settings(sw, &p->settings, &err))
 		RS_LOG(RS_LOG_ERR, "sw", "%s", err.msg);
+	sw_metrics_converge(sw, p->settings.metrics_listen);
 	for (unsigned id = 1; id < DP_MAX_PORTS; id++) {
 		bool kept = false;
 		for (unsigned i = 0; i < p->n && sw->ports[id] && !kept; i++)

@@ -2,8 +2,8 @@
  * sw_ports.c - the port and settings commands: add-port, del-port, set-port
  * and set. Each prepares the configuration it would make (a new port, the
  * flow table without a deleted port's rules, a port's or the global settings
- * merged) without touching the running switch, saves it, and only then
- * applies it. Built on the core (sw.c); called by sw_exec.c.
+ * merged, a new metrics listener bound) without touching the running switch,
+ * saves it, and only then applies it. Built on the core (sw.c); called by sw_exec.c.
  */
 #include "sw_cmd.h"
 
@@ -122,7 +122,17 @@ int sw_set(struct sw *sw, const struct ctl_settings *upd, struct ctl_error *err)
 	int rc = sw_dp_settings(&next, &ds, err);
 	if (rc)
 		return rc;
+	/* metrics-listen named (even unchanged: a retry after a failure): bind it first. */
+	if ((upd->set & CTL_SET_F_METRICS) &&
+	    (rc = sw_metrics_prepare(sw, next.metrics_listen, err)) != 0)
+		return rc;
 	struct sw_conf conf = {.settings = &next, .ports = sw->ports, .cls = dp_rules(sw->dp)};
 	rc = sw_save(sw, &conf, err);
-	return rc ? rc : sw_apply_settings(sw, &next, err);
+	if (rc) {
+		sw_metrics_abort(sw);
+		return rc;
+	}
+	rc = sw_apply_settings(sw, &next, err);
+	sw_metrics_commit(sw);
+	return rc;
 }

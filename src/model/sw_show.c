@@ -6,42 +6,12 @@
  * sw_exec.c.
  */
 #include "sw_cmd.h"
+#include "sw_stats.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A growing text buffer for the human-readable forms. */
-struct sw_text {
-	char *buf;
-	size_t len, cap;
-};
-
-static void sw_text_add(struct sw_text *t, const char *fmt, ...) RS_PRINTF(2, 3);
-static void sw_text_add(struct sw_text *t, const char *fmt, ...)
-{
-	va_list ap;
-	for (;;) {
-		va_start(ap, fmt);
-		int n = vsnprintf(t->buf ? t->buf + t->len : NULL, t->buf ? t->cap - t->len : 0,
-				  fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return;
-		if (t->buf && t->len + (size_t)n < t->cap) {
-			t->len += (size_t)n;
-			return;
-		}
-		size_t cap = (t->cap + (size_t)n + 1) * 2;
-		char *nb = realloc(t->buf, cap);
-		if (!nb)
-			return;
-		t->buf = nb;
-		t->cap = cap;
-	}
-}
 
 static json_t *sw_text_result(struct sw_text *t)
 {
@@ -101,15 +71,20 @@ json_t *sw_show(struct sw *sw, bool json)
 	for (unsigned id = 1; id < DP_MAX_PORTS; id++)
 		if (sw->ports[id])
 			json_array_append_new(ports, sw_port_json(sw, sw->ports[id]));
-	json_t *o = json_pack("{s:s, s:s, s:i, s:i, s:o}", "config", sw->config_path, "settings",
-			      settings, "flows", (int)(rules ? cls_count(rules) : 0), "threads",
-			      (int)dp_n_threads(sw->dp), "ports", ports);
+	json_t *o = json_pack("{s:s, s:s, s:i, s:i, s:o, s:s*}", "config", sw->config_path,
+			      "settings", settings, "flows", (int)(rules ? cls_count(rules) : 0),
+			      "threads", (int)dp_n_threads(sw->dp), "ports", ports, "metrics_error",
+			      sw->metrics_error[0] ? sw->metrics_error : NULL);
 	if (json)
 		return o;
 	struct sw_text t = {0};
 	sw_text_add(&t, "ringswitch: config %s\n  %s\n  flows: %zu%s\n", sw->config_path, settings,
 		    rules ? cls_count(rules) : 0,
 		    rules && cls_count(rules) ? "" : " (every packet takes 'normal')");
+	if (sw->metrics_serving[0])
+		sw_text_add(&t, "  metrics: http://%s/metrics\n", sw->metrics_serving);
+	if (sw->metrics_error[0])
+		sw_text_add(&t, "  metrics: ERROR: %s\n", sw->metrics_error);
 	size_t i;
 	json_t *p;
 	json_array_foreach(ports, i, p)
@@ -131,65 +106,43 @@ json_t *sw_show(struct sw *sw, bool json)
 
 /* ---- port-stats ---- */
 
-/* Live-migration counters summed over a port's queues (port_queue_stats). */
-struct sw_mig_counts {
-	uint64_t dirty_log_lost;
-	uint64_t announces;
-};
-
-static json_t *sw_queue_json(struct sw_port *sp, enum port_dir dir, uint16_t q, uint64_t *pk,
-			     uint64_t *by, uint64_t *full, uint64_t *big, uint64_t *mal,
-			     struct sw_mig_counts *mig)
+/* Members of 'o' for 'rows' over 'src' (inside each row's group object when it has one). */
+static void sw_stats_json(json_t *o, const struct sw_stat *rows, unsigned n, const void *src)
 {
-	struct port_queue_stats s = {0};
-	sp->port.ops->queue_stats(&sp->port, dir, q, &s);
-	mig->dirty_log_lost += s.dirty_log_lost;
-	mig->announces += s.announces;
-	*pk += s.packets;
-	*by += s.bytes;
-	*full += s.drop_full;
-	*big += s.drop_too_big;
-	*mal += s.drop_malformed;
-	if (!s.packets && !s.drop_full && !s.drop_too_big && !s.drop_malformed && !s.broken)
-		return NULL;
-	return json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:s*}", "dir",
-			 dir == PORT_RX ? "rx" : "tx", "queue", q, "packets", (json_int_t)s.packets,
-			 "bytes", (json_int_t)s.bytes, "drop_full", (json_int_t)s.drop_full,
-			 "drop_too_big", (json_int_t)s.drop_too_big, "drop_malformed",
-			 (json_int_t)s.drop_malformed, "broken", s.broken ? s.broken_reason : NULL);
+	for (unsigned i = 0; i < n; i++) {
+		json_t *dst = o;
+		if (rows[i].group && !(dst = json_object_get(o, rows[i].group))) {
+			dst = json_object();
+			json_object_set_new(o, rows[i].group, dst);
+		}
+		json_object_set_new(dst, rows[i].key,
+				    json_integer((json_int_t)sw_stat_get(&rows[i], src)));
+	}
 }
 
 static json_t *sw_one_port_stats(struct sw *sw, struct sw_port *sp)
 {
-	uint64_t pk[2] = {0}, by[2] = {0}, full[2] = {0}, big[2] = {0}, mal[2] = {0};
-	struct sw_mig_counts mig = {0};
+	struct sw_port_counts c;
+	sw_port_counts(sw, sp, &c);
+	json_t *o = json_pack("{s:s, s:i}", "name", sp->spec.name, "id", (int)sp->port.id);
+	sw_stats_json(o, sw_port_rows, SW_PORT_ROWS, &c);
 	json_t *queues = json_array();
-	for (int d = 0; d < 2 && sp->opened; d++)
-		for (uint16_t q = 0; q < sp->spec.queues; q++) {
-			json_t *j = sw_queue_json(sp, (enum port_dir)d, q, &pk[d], &by[d], &full[d],
-						  &big[d], &mal[d], &mig);
-			if (j)
-				json_array_append_new(queues, j);
+	for (int d = PORT_RX; d <= PORT_TX; d++)
+		for (uint16_t q = 0; q < c.n_queues; q++) {
+			const struct port_queue_stats *s = &c.q[d][q];
+			if (!sw_queue_counted(s))
+				continue;
+			json_t *j =
+			    json_pack("{s:s, s:i}", "dir", d == PORT_RX ? "rx" : "tx", "queue", q);
+			sw_stats_json(j, sw_queue_rows[d], SW_QUEUE_ROWS, s);
+			if (s->broken)
+				json_object_set_new(
+				    j, "broken",
+				    json_string(s->broken_reason ? s->broken_reason : "?"));
+			json_array_append_new(queues, j);
 		}
-	struct dp_port_counters c;
-	dp_port_counters(sw->dp, sp->port.id, &c);
-	json_t *drops = json_pack(
-	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "no_rule", (json_int_t)c.drop_no_rule,
-	    "not_ready", (json_int_t)c.drop_not_ready, "malformed",
-	    (json_int_t)(c.drop_malformed + mal[0]), "vlan", (json_int_t)c.drop_vlan, "queue_full",
-	    (json_int_t)(full[0] + full[1]), "too_big", (json_int_t)(big[0] + big[1]), "broken",
-	    (json_int_t)c.drop_broken, "port_security", (json_int_t)c.drop_port_security,
-	    "bad_offload", (json_int_t)c.drop_bad_offload);
-	json_t *ol = json_pack("{s:I, s:I, s:I, s:I}", "rx_gso", (json_int_t)c.rx_gso, "rx_csum",
-			       (json_int_t)c.rx_csum, "tx_segmented", (json_int_t)c.tx_segmented,
-			       "tx_csum_sw", (json_int_t)c.tx_csum_sw);
-	json_t *mj = json_pack("{s:I, s:I}", "announces", (json_int_t)mig.announces,
-			       "dirty_log_lost", (json_int_t)mig.dirty_log_lost);
-	return json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o}", "name",
-			 sp->spec.name, "id", (int)sp->port.id, "rx_packets",
-			 (json_int_t)pk[PORT_RX], "rx_bytes", (json_int_t)by[PORT_RX], "tx_packets",
-			 (json_int_t)pk[PORT_TX], "tx_bytes", (json_int_t)by[PORT_TX], "drops", drops,
-			 "offload", ol, "migration", mj, "queues", queues);
+	json_object_set_new(o, "queues", queues);
+	return o;
 }
 
 static void sw_port_stats_text(struct sw_text *t, json_t *p)
@@ -271,16 +224,12 @@ json_t *sw_pmd_show(struct sw *sw, bool json)
 		double cpp = ti.packets ? (double)ti.busy_cycles / (double)ti.packets : 0.0;
 		double busy_pct = total ? 100.0 * (double)ti.busy_cycles / (double)total : 0.0;
 		double ppb = ti.bursts ? (double)ti.packets / (double)ti.bursts : 0.0;
-		json_array_append_new(
-		    threads,
-		    json_pack("{s:i, s:o, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:I, s:f, s:I}", "core",
-			      ti.core,
-			      "rxqs", rxqs, "packets", (json_int_t)ti.packets, "busy_cycles",
-			      (json_int_t)ti.busy_cycles, "idle_cycles", (json_int_t)ti.idle_cycles,
-			      "cycles_per_packet", cpp, "busy_pct", busy_pct, "sleeps",
-			      (json_int_t)ti.sleeps, "emc_hits", (json_int_t)ti.emc_hits,
-			      "emc_misses", (json_int_t)ti.emc_misses, "bursts", (json_int_t)ti.bursts,
-			      "packets_per_burst", ppb, "memo_hits", (json_int_t)ti.memo_hits));
+		json_t *o = json_pack("{s:i, s:o}", "core", ti.core, "rxqs", rxqs);
+		sw_stats_json(o, sw_thread_rows, SW_THREAD_ROWS, &ti);
+		json_object_set_new(o, "cycles_per_packet", json_real(cpp));
+		json_object_set_new(o, "busy_pct", json_real(busy_pct));
+		json_object_set_new(o, "packets_per_burst", json_real(ppb));
+		json_array_append_new(threads, o);
 		sw_text_add(
 		    &t,
 		    "pmd thread core %d:\n  packets: %llu  cycles/packet: %.1f  packets/burst: %.1f"

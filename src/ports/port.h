@@ -115,6 +115,10 @@ struct port_ops {
 			    struct port_queue_stats *out);
 	/* Queue count the peer uses now (0 when not connected). */
 	uint16_t (*nr_queues)(struct port *p, enum port_dir dir);
+	/* Control thread, for reports: whether a peer is attached (a vhost-user
+	 * front-end connected; a tap device open) and the virtio features
+	 * negotiated with it (0 when none, and for taps). */
+	void (*peer)(struct port *p, bool *up, uint64_t *features);
 };
 
 struct port {

@@ -381,6 +381,12 @@ static uint16_t tap_nr_queues(struct port *p, enum port_dir dir)
 	return t ? t->nq : 0;
 }
 
+static void tap_peer(struct port *p, bool *up, uint64_t *features)
+{
+	*up = p->priv != NULL; /* open: the device exists and was brought up */
+	*features = 0;
+}
+
 const struct port_ops port_tap_ops = {
     .type_name = "tap",
     .open = tap_open,
@@ -394,4 +400,5 @@ const struct port_ops port_tap_ops = {
     .rxq_notify = tap_rxq_notify,
     .queue_stats = tap_queue_stats,
     .nr_queues = tap_nr_queues,
+    .peer = tap_peer,
 };

@@ -63,6 +63,7 @@ struct port_vhost {
 	 */
 	uint64_t rarp;
 	uint64_t announces; /* RARP frames injected; written by rx queue 0's thread */
+	bool connected;	    /* a front-end is connected (conn_state); control thread */
 	/* Dirty-log pages lost (vq_stats.log_outside) as last logged; owned as broken_logged. */
 	uint64_t log_outside_seen[VHOST_MAX_QUEUES];
 };
@@ -143,6 +144,7 @@ static void pv_conn_state(void *opaque, struct vhost_dev *dev, bool up)
 	struct port *p = pv->p;
 
 	(void)dev;
+	pv->connected = up;
 	if (p->events.link_state)
 		p->events.link_state(p->events_opaque, p, up);
 }
@@ -469,6 +471,14 @@ static uint16_t pv_nr_queues(struct port *p, enum port_dir dir)
 	return m ? (uint16_t)(32 - __builtin_clz(m)) : 0;
 }
 
+static void pv_peer(struct port *p, bool *up, uint64_t *features)
+{
+	struct port_vhost *pv = p->priv;
+
+	*up = pv && pv->connected;
+	*features = *up ? vhost_dev_features(pv->dev) : 0;
+}
+
 const struct port_ops port_vhost_ops = {
     .type_name = "vhost-user",
     .open = pv_open,
@@ -483,4 +493,5 @@ const struct port_ops port_vhost_ops = {
     .rxq_notify = pv_rxq_notify,
     .queue_stats = pv_queue_stats,
     .nr_queues = pv_nr_queues,
+    .peer = pv_peer,
 };

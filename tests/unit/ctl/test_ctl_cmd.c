@@ -93,6 +93,13 @@ static const struct good goods[] = {
     {"set log-level=err poll-mode=busy", "set poll-mode=busy log-level=err"},
     {"set pmd-cores=0,1023 idle-us=0 mac-aging=86400 mac-table-size=16",
      "set pmd-cores=0,1023 idle-us=0 mac-aging=86400 mac-table-size=16"},
+    {"set metrics-listen=127.0.0.1:9100", "set metrics-listen=127.0.0.1:9100"},
+    {"set metrics-listen=0.0.0.0:0x2382 log-level=info",
+     "set log-level=info metrics-listen=0.0.0.0:9090"},
+    {"set metrics-listen=off", "set metrics-listen=off"},
+    {"set metrics-listen=", "set metrics-listen=off"},
+    {"set metrics-listen=[0:0::1]:65535", "set metrics-listen=[::1]:65535"},
+    {"set 'metrics-listen=[::]:1'", "set metrics-listen=[::]:1"},
     {"add-flow 'priority=100,in_port=vm1,tcp,tp_dst=80,actions=output:vm2'",
      "add-flow priority=100,tcp,in_port=vm1,tp_dst=80,actions=output:vm2"},
     {"add-flow \"ip nw_src=10.0.0.0/8 actions=drop\"",
@@ -251,6 +258,32 @@ static const struct bad bads[] = {
     {"set log-level=verbose", "token 'log-level=verbose': log-level must be err|warn|info|debug", 1,
      15},
     {"set foo=1", "token 'foo=1': unknown setting 'foo'", 1, 5},
+    {"set metrics-listen=localhost:9100",
+     "token 'metrics-listen=localhost:9100': metrics-listen: not a numeric IPv4 address (host "
+     "names are not resolved)",
+     1, 20},
+    {"set metrics-listen=10.0.0.1",
+     "token 'metrics-listen=10.0.0.1': metrics-listen: want "
+     "IPV4:PORT or [IPV6]:PORT",
+     1, 20},
+    {"set metrics-listen=10.0.0.1:0",
+     "token 'metrics-listen=10.0.0.1:0': metrics-listen: port out of range 1..65535", 1, 20},
+    {"set metrics-listen=10.0.0.1:65536",
+     "token 'metrics-listen=10.0.0.1:65536': metrics-listen: port out of range 1..65535", 1, 20},
+    {"set metrics-listen=:9100",
+     "token 'metrics-listen=:9100': metrics-listen: missing address before ':PORT'", 1, 20},
+    {"set metrics-listen=::1:9100",
+     "token 'metrics-listen=::1:9100': metrics-listen: an IPv6 address goes in brackets: "
+     "[IPV6]:PORT",
+     1, 20},
+    {"set metrics-listen=[::1]9100",
+     "token 'metrics-listen=[::1]9100': metrics-listen: want [IPV6]:PORT", 1, 20},
+    {"set metrics-listen=[10.0.0.1]:80",
+     "token 'metrics-listen=[10.0.0.1]:80': metrics-listen: not an IPv6 address", 1, 20},
+    {"set metrics-listen=256.0.0.1:80",
+     "token 'metrics-listen=256.0.0.1:80': metrics-listen: "
+     "not a numeric IPv4 address (host names are not resolved)",
+     1, 20},
     {"set log-level", "token 'log-level': missing value: use log-level=VALUE", 1, 5},
     {"set log-level=err log-level=info", "token 'log-level=info': duplicate key log-level", 2, 19},
     {"add-flow", "missing argument: usage: add-flow FLOW (one argument: quote it)", 1, 10},
@@ -544,6 +577,9 @@ static void random_set(char *b, size_t n)
 		o += (size_t)snprintf(b + o, n - o, " mac-table-size=%u", 16 + rnd(1000000));
 	if (rnd(2) || o == 3)
 		o += (size_t)snprintf(b + o, n - o, " log-level=%s", lv[rnd(4)]);
+	if (rnd(4) == 0)
+		o += (size_t)snprintf(b + o, n - o, " metrics-listen=%u.%u.%u.%u:%u", rnd(256),
+				      rnd(256), rnd(256), rnd(256), 1 + rnd(65535));
 }
 
 static void test_round_trip(void **state)
