@@ -222,15 +222,14 @@ static void sw_render_threads(struct sw_text *t, const struct sw_metrics_snapsho
 	for (unsigned i = 0; i < n; i++) {
 		const struct sw_metrics_thread *th = &snap->threads[i];
 		for (unsigned k = 0; k < th->ti.n_rxq; k++) {
+			struct sw_text l = {0};
 			snprintf(qn, sizeof(qn), "%u", th->ti.rxq[k].q);
-			char *l = sw_labels("port", th->rxq_port[k] ? th->rxq_port[k] : "?",
-					    "queue", qn, &t->oom);
-			struct sw_text all = {0};
-			sw_text_add(&all, "%s,%s", ts[i].labels, l ? l : "");
-			sw_sample(t, "pmd_rxq", all.buf, NULL, 1);
-			t->oom |= all.oom;
-			free(all.buf);
-			free(l);
+			sw_text_add(&l, "%s", ts[i].labels ? ts[i].labels : "");
+			sw_label(&l, "port", th->rxq_port[k] ? th->rxq_port[k] : "?");
+			sw_label(&l, "queue", qn);
+			sw_sample(t, "pmd_rxq", l.buf, NULL, 1);
+			t->oom |= l.oom;
+			free(l.buf);
 		}
 	}
 	sw_free_srcs(ts, n);

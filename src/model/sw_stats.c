@@ -98,6 +98,7 @@ const struct sw_stat sw_thread_rows[SW_THREAD_ROWS] = {
 
 bool sw_queue_counted(const struct port_queue_stats *s)
 {
+	/* The rx and tx rows read the same fields. */
 	for (unsigned i = 0; i < SW_QUEUE_ROWS; i++)
 		if (sw_stat_get(&sw_queue_rows[PORT_RX][i], s))
 			return true;
