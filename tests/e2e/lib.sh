@@ -556,7 +556,7 @@ k = sys.argv[3].split(".")
 if k[0] in ("rx", "tx") and len(k) == 3:
     print(sum(q.get(k[2], 0) or 0 for q in p["queues"]
               if q["dir"] == k[0] and (k[1] == "*" or q["queue"] == int(k[1]))))
-elif k[0] in ("drops", "offload"):
+elif k[0] in ("drops", "offload", "migration"):
     print(p[k[0]][k[1]])
 else:
     print(p[k[0]])' "$1" "$2" "$3"

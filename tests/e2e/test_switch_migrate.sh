@@ -32,8 +32,10 @@
 #           downtime, total time, pings lost, longest outage.
 #   rarp    a new gA with `guest_announce=off` on its NIC: 2 migrations, the
 #           same assertions, but the destination must not have negotiated
-#           GUEST_ANNOUNCE and the daemon's log must show QEMU's SEND_RARP
-#           for the destination port (the switch announced the guest).
+#           GUEST_ANNOUNCE, the daemon's log must show QEMU's SEND_RARP
+#           for the destination port and its port-stats
+#           migration.announces must count the RARP frames it injected (the
+#           switch announced the guest); in sq, with GUEST_ANNOUNCE, both 0.
 #   pages   no lost page: gB floods gA (iperf3 TCP, whose super-frames land
 #           in gA's mergeable buffers, and iperf3 UDP at 100 Mbit/s, plus
 #           the 10 ms ping whose replies complete gA's TX chains), gA
@@ -169,11 +171,12 @@ qemu_errors() { grep -E -i 'vhost|error|fail' "$E2E_TMP/$1.qemu.err" 2>/dev/null
 # peer pinging the guest; checks and figures as described at the top.
 # Sets LOST, GAP_MS.
 migrate_step() {
-    local what="$1" from to p rarp0 rarp feat
+    local what="$1" from to p rarp0 rarp feat ann0 ann
     from="${PORTS[$CUR_PORT]}"
     [[ -n "$NXT" ]] || ga_dest
     to="${PORTS[$NXT_PORT]}"
     rarp0=$(e2e_count "$RSD_LOG" "$to: SEND_RARP")
+    ann0=$(e2e_pstat "$(e2e_ringctl_ok --json port-stats)" "$to" migration.announces) || exit 1
     e2e_mig_ping_start gB $IP_A
     sleep 1
     e2e_mig_migrate "$CUR" "$NXT" 150
@@ -189,15 +192,20 @@ migrate_step() {
     # SEND_RARP) or the switch on QEMU's SEND_RARP (the daemon logs each one
     # at level info: "PORT: SEND_RARP MAC: announcing the guest").
     rarp=$(($(e2e_count "$RSD_LOG" "$to: SEND_RARP") - rarp0))
+    # The RARP frames the port really injected (port-stats migration.announces).
+    ann=$(e2e_pstat "$(e2e_ringctl_ok --json port-stats)" "$to" migration.announces) || exit 1
+    ann=$((ann - ann0))
     feat="$(grep -a "$to: front-end acked features" "$RSD_LOG" | tail -n 1 | sed 's/.*features \(0x[0-9a-f]*\).*/\1/')"
     if ((EXPECT_RARP)); then
         (((feat >> 21) & 1)) && e2e_fail "$what: the destination negotiated GUEST_ANNOUNCE ($feat) though guest_announce=off"
         ((rarp > 0)) || e2e_fail "$what: guest_announce=off and no SEND_RARP for $to in the daemon's log"
+        ((ann > 0)) || e2e_fail "$what: QEMU sent SEND_RARP $rarp times but $to injected no RARP frame (port-stats migration.announces)"
     else
         (((feat >> 21) & 1)) || e2e_fail "$what: the destination did not negotiate GUEST_ANNOUNCE ($feat)"
         ((rarp == 0)) || e2e_fail "$what: QEMU sent SEND_RARP $rarp times for a guest that negotiated GUEST_ANNOUNCE"
+        ((ann == 0)) || e2e_fail "$what: $to injected $ann RARP frames for a guest that announces itself"
     fi
-    e2e_log "$what: $to acked features $feat, SEND_RARP $rarp times"
+    e2e_log "$what: $to acked features $feat, SEND_RARP $rarp times, RARP frames injected $ann"
     e2e_mig_quit "$CUR"
     CUR="$NXT" CUR_PORT="$NXT_PORT" NXT=""
     sleep 2
