@@ -543,3 +543,31 @@ tcp_ns_attach() {
 		ip -n "$ns" addr add "$addr" dev "$dev" &&
 		ip -n "$ns" link set "$dev" up || bench_die "cannot address or bring up $dev in $ns"
 }
+
+# 2 MiB pages for the DPDK switches in a private hugetlbfs mount under
+# $BW/huge, reserved (1024) and mounted only as root; bench_huge_release
+# unmounts it and gives the reservation back. Sets HUGE_OK=1 when DPDK can
+# use it, else the caller runs DPDK with --no-huge ('WHO' names it in the log).
+HUGE_OK=0 HUGE_ORIG="" HUGE_MOUNTED=0
+bench_huge_setup() {
+	local have free
+	(($(id -u) == 0)) || return 0
+	mkdir -p "$BW/huge"
+	have=$(cat /proc/sys/vm/nr_hugepages)
+	if ((have < 1024)); then
+		HUGE_ORIG="$have"
+		echo 1024 >/proc/sys/vm/nr_hugepages 2>/dev/null
+	fi
+	free=$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)
+	((free >= 700)) || { bench_log "only $free free hugepages: $1 with --no-huge"; return 0; }
+	mount -t hugetlbfs -o pagesize=2M,mode=0700 nodev "$BW/huge" || return 0
+	HUGE_MOUNTED=1 HUGE_OK=1
+}
+
+bench_huge_release() {
+	if ((HUGE_MOUNTED)); then
+		umount "$BW/huge" 2>/dev/null || bench_log "WARNING: could not unmount $BW/huge"
+	fi
+	[[ -n "$HUGE_ORIG" ]] && echo "$HUGE_ORIG" >/proc/sys/vm/nr_hugepages
+	HUGE_MOUNTED=0 HUGE_ORIG=""
+}

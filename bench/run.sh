@@ -109,16 +109,12 @@ fi
 
 BW="$(mktemp -d /tmp/rs-bench.XXXXXX)" || bench_die "mktemp failed"
 chmod 0700 "$BW"
-HUGE_OK=0 HUGE_ORIG="" HUGE_MOUNTED=0
 
 bench_cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
 	bench_kill_tracked
-	if ((HUGE_MOUNTED)); then
-		umount "$BW/huge" 2>/dev/null || bench_log "WARNING: could not unmount $BW/huge"
-	fi
-	[[ -n "$HUGE_ORIG" ]] && echo "$HUGE_ORIG" >/proc/sys/vm/nr_hugepages
+	bench_huge_release
 	rm -rf /var/run/dpdk/rsb$$* /var/run/dpdk/rsbovs$$ 2>/dev/null # our --file-prefix names
 	if [[ "${BENCH_KEEP:-0}" == 1 ]]; then
 		bench_log "kept $BW"
@@ -130,24 +126,7 @@ bench_cleanup() {
 trap bench_cleanup EXIT
 trap 'bench_log interrupted; exit 130' INT TERM
 
-# 2 MiB pages for the DPDK switches (OVS, tp-vhost), in a private hugetlbfs
-# mount; released afterwards. 1024 pages: OVS's 1024 MiB socket-mem needs
-# more than 512 of them.
-huge_setup() {
-	local have free
-	(($(id -u) == 0)) || return 0
-	mkdir -p "$BW/huge"
-	have=$(cat /proc/sys/vm/nr_hugepages)
-	if ((have < 1024)); then
-		HUGE_ORIG="$have"
-		echo 1024 >/proc/sys/vm/nr_hugepages 2>/dev/null
-	fi
-	free=$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)
-	((free >= 700)) || { bench_log "only $free free hugepages: DPDK switches run with --no-huge"; return 0; }
-	mount -t hugetlbfs -o pagesize=2M,mode=0700 nodev "$BW/huge" || return 0
-	HUGE_MOUNTED=1 HUGE_OK=1
-}
-((HUGE_WANT)) && huge_setup
+((HUGE_WANT)) && bench_huge_setup "DPDK switches"
 
 LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 STAMP="$(date +%Y%m%d-%H%M%S)"

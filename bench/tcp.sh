@@ -114,7 +114,6 @@ fi
 
 BW="$(mktemp -d /tmp/rs-tcp.XXXXXX)" || bench_die "mktemp failed"
 chmod 0700 "$BW"
-HUGE_OK=0 HUGE_ORIG="" HUGE_MOUNTED=0
 # Namespaces of this run: rsbtPID<n>{a,b,br}; every one is deleted at exit.
 NS_PREFIX="rsbt$$"
 
@@ -131,10 +130,7 @@ tcp_cleanup() {
 	trap - EXIT INT TERM
 	bench_kill_tracked
 	ns_cleanup
-	if ((HUGE_MOUNTED)); then
-		umount "$BW/huge" 2>/dev/null || bench_log "WARNING: could not unmount $BW/huge"
-	fi
-	[[ -n "$HUGE_ORIG" ]] && echo "$HUGE_ORIG" >/proc/sys/vm/nr_hugepages
+	bench_huge_release
 	rm -rf /var/run/dpdk/rsbovs$$ 2>/dev/null # our --file-prefix
 	if [[ "${BENCH_KEEP:-0}" == 1 ]]; then
 		bench_log "kept $BW"
@@ -146,22 +142,7 @@ tcp_cleanup() {
 trap tcp_cleanup EXIT
 trap 'bench_log interrupted; exit 130' INT TERM
 
-# 2 MiB pages for OVS-DPDK in a private hugetlbfs mount, released afterwards
-# (as bench/run.sh does).
-huge_setup() {
-	local have free
-	mkdir -p "$BW/huge"
-	have=$(cat /proc/sys/vm/nr_hugepages)
-	if ((have < 1024)); then
-		HUGE_ORIG="$have"
-		echo 1024 >/proc/sys/vm/nr_hugepages 2>/dev/null
-	fi
-	free=$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)
-	((free >= 700)) || { bench_log "only $free free hugepages: OVS runs with --no-huge"; return 0; }
-	mount -t hugetlbfs -o pagesize=2M,mode=0700 nodev "$BW/huge" || return 0
-	HUGE_MOUNTED=1 HUGE_OK=1
-}
-((HUGE_WANT)) && [[ "$SYSTEMS" == *ovs* ]] && huge_setup
+((HUGE_WANT)) && [[ "$SYSTEMS" == *ovs* ]] && bench_huge_setup "OVS"
 
 LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 STAMP="$(date +%Y%m%d-%H%M%S)"
