@@ -47,8 +47,8 @@ static uint32_t vq_cur_move(struct vq_cur *k, uint8_t *buf, uint32_t len, enum v
 		uint32_t chunk = RS_MIN(len - done, k->iov[k->i].len - k->off);
 		if (op == VQ_CUR_READ)
 			memcpy(buf + done, g, chunk);
-		else if (op ==
-			 VQ_CUR_WRITE) { /* memmove: a split frame's tail is guest memory too */
+		else if (op == VQ_CUR_WRITE) {
+			/* memmove: a split frame's tail is guest memory too */
 			memmove(g, buf + done, chunk);
 			if (RS_UNLIKELY(k->log != NULL))
 				vq_log_host(k->log, g, chunk);
